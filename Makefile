@@ -1,0 +1,115 @@
+# TransformerFAM reference implementation. `make help` lists the targets.
+#
+# Variants: `make` builds optimized binaries under build/; `make debug ...` and
+# `make asan ...` build under build-debug/ and build-asan/ and make the other
+# goals on the same command line use them (e.g. `make asan test`).
+# CXX, CXXFLAGS, LDFLAGS and BLAS_LIBS may be overridden on the command line.
+
+CXX       ?= g++
+BLAS_LIBS ?= -lopenblas
+DEB_PACKAGES := g++ make libopenblas-dev doctest-dev nlohmann-json3-dev libstb-dev
+
+ifneq ($(filter asan,$(MAKECMDGOALS)),)
+  VARIANT  := asan
+  BUILD    := build-asan
+  CXXFLAGS ?= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  LDFLAGS  ?= -fsanitize=address,undefined
+else ifneq ($(filter debug,$(MAKECMDGOALS)),)
+  VARIANT  := debug
+  BUILD    := build-debug
+  CXXFLAGS ?= -O0 -g
+else
+  VARIANT  := release
+  BUILD    := build
+  CXXFLAGS ?= -O2 -g -DNDEBUG
+endif
+# Always on, whatever CXXFLAGS says: the language level, warnings, include paths.
+ALL_CXXFLAGS := -std=c++17 -Wall -Wextra -MMD -MP -Isrc -I/usr/include/stb $(CXXFLAGS)
+LDLIBS    := $(BLAS_LIBS) -lm
+
+SHELL := /bin/bash
+MAKEFLAGS += --no-print-directory
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+  MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
+
+SRC       := $(filter-out src/main.cpp,$(wildcard src/*.cpp))
+OBJ       := $(SRC:src/%.cpp=$(BUILD)/obj/%.o)
+TEST_SRC  := $(wildcard tests/*.cpp)
+TEST_OBJ  := $(TEST_SRC:tests/%.cpp=$(BUILD)/obj/tests/%.o)
+WALK_SRC  := $(wildcard walkthroughs/*.cpp)
+WALK_BIN  := $(WALK_SRC:walkthroughs/%.cpp=$(BUILD)/walkthroughs/%)
+BENCH_SRC := $(wildcard bench/*.cpp)
+BENCH_BIN := $(BENCH_SRC:bench/%.cpp=$(BUILD)/bench/%)
+DEPS_OK   := $(BUILD)/.deps-ok
+
+.PHONY: all demo test debug asan bench walkthroughs masks-docs deps fixtures clean help
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/fam $(BUILD)/tests $(WALK_BIN) $(BENCH_BIN) ## build everything (default): build/fam, build/tests, walkthroughs, benchmarks
+
+demo: $(BUILD)/fam ## run the quick-start demo
+	@$(BUILD)/fam demo
+
+test: $(BUILD)/tests ## run the doctest suite (prints a "N passed, N failed" line)
+	@set -o pipefail; $(BUILD)/tests --no-intro=false 2>&1 | tee $(BUILD)/test.log; rc=$$?; \
+	  awk '/test cases:/ { gsub(/\|/, " "); print "tests: " $$5 " passed, " $$7 " failed"; }' $(BUILD)/test.log; \
+	  exit $$rc
+
+debug: $(BUILD)/fam $(BUILD)/tests ## build with -O0 -g and bounds checks into build-debug/ (combine: make debug test)
+
+asan: $(BUILD)/fam $(BUILD)/tests ## build with address+UB sanitizers into build-asan/ (combine: make asan test)
+
+bench: $(BENCH_BIN) ## run the benchmark programs side by side
+	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+
+walkthroughs: $(WALK_BIN) ## build and run the numbered walkthroughs
+	@for w in $(WALK_BIN); do echo "== $$w"; $$w --out $(BUILD)/walkthroughs/out || exit 1; done
+
+deps: $(DEPS_OK) ## install missing Debian packages (as root) or print the command
+
+fixtures: ## regenerate tests/reference fixtures with PyTorch (installs python3-torch)
+	@bash tools/install-deps.sh python3-torch python3-numpy
+	python3 tests/reference/make_fixtures.py --out tests/reference/fixtures
+
+clean: ## remove build outputs
+	rm -rf build build-debug build-asan
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / { printf "  make %-14s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+# ---- rules --------------------------------------------------------------------
+
+$(DEPS_OK): Makefile tools/install-deps.sh
+	@mkdir -p $(BUILD)
+	@bash tools/install-deps.sh $(DEB_PACKAGES)
+	@echo "deps: BLAS = $$(ls /usr/lib/*/libopenblas.so* 2>/dev/null | head -n 1) (OpenBLAS $$(dpkg-query -W -f='$${Version}' libopenblas-dev 2>/dev/null)), link: $(BLAS_LIBS); build: $(VARIANT) -> $(BUILD)/"
+	@touch $@
+
+$(BUILD)/obj/%.o: src/%.cpp | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_CXXFLAGS) -c $< -o $@
+
+$(BUILD)/obj/tests/%.o: tests/%.cpp | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_CXXFLAGS) -c $< -o $@
+
+$(BUILD)/obj/main.o: src/main.cpp | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_CXXFLAGS) -c $< -o $@
+
+$(BUILD)/fam: $(OBJ) $(BUILD)/obj/main.o
+	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/tests: $(OBJ) $(TEST_OBJ)
+	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/walkthroughs/%: walkthroughs/%.cpp $(OBJ) | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_CXXFLAGS) $< $(OBJ) -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/bench/%: bench/%.cpp $(OBJ) | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_CXXFLAGS) $< $(OBJ) -o $@ $(LDFLAGS) $(LDLIBS)
+
+-include $(OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/obj/main.d

@@ -1,0 +1,61 @@
+// args.h: the command-line parser every `fam` subcommand uses.
+//
+// Each subcommand declares its options (name, help, default, flag or value,
+// required); `--help` prints a usage text generated from them. Any problem
+// (unknown flag, missing value, non-number where a number is expected, a value
+// out of range) throws UsageError with one line naming the flag; main() prints
+// it on stderr and exits with code 2.
+#pragma once
+
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+class ArgParser {
+  public:
+    // command: e.g. "fam mask"; summary: one paragraph printed under the usage line.
+    ArgParser(std::string command, std::string summary);
+
+    // A "--name VALUE" option. An empty default with required=false means "absent".
+    ArgParser& option(const std::string& name, const std::string& metavar, const std::string& help,
+                      const std::string& default_value = "", bool required = false);
+    // A "--name" switch with no value.
+    ArgParser& flag(const std::string& name, const std::string& help);
+
+    // Returns false if --help was given (the help is then already printed).
+    bool parse(int argc, char** argv);
+    std::string help() const;
+
+    bool has(const std::string& name) const;      // given on the command line or defaulted
+    bool given(const std::string& name) const;    // given on the command line
+    bool flag_set(const std::string& name) const;
+    std::string str(const std::string& name) const;
+    // Integer / float values, checked to be numbers and within [lo, hi].
+    long long integer(const std::string& name, long long lo = -(1LL << 62),
+                      long long hi = (1LL << 62)) const;
+    double number(const std::string& name, double lo = -1e300, double hi = 1e300) const;
+    // "3,1,4" -> {3, 1, 4}
+    std::vector<long long> int_list(const std::string& name) const;
+    // One of the listed choices, else UsageError naming them.
+    std::string choice(const std::string& name, const std::vector<std::string>& choices) const;
+
+  private:
+    struct Opt {
+        std::string name, metavar, help, default_value;
+        bool is_flag = false, required = false;
+    };
+    std::string command_, summary_;
+    std::vector<Opt> opts_;
+    std::map<std::string, std::string> values_;
+    std::map<std::string, bool> given_;
+    const Opt* find(const std::string& name) const;
+};
+
+// Parse "3,1,4" style integer lists (whitespace and a trailing comma tolerated).
+// `what` names the flag in the error message.
+std::vector<long long> parse_int_list(const std::string& text, const std::string& what);

@@ -1,0 +1,54 @@
+// main.cpp: `fam SUBCOMMAND [options]`, the project's one command-line tool.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "args.h"
+#include "cli.h"
+
+struct Command {
+    const char* name;
+    int (*run)(int argc, char** argv);
+    const char* summary;
+};
+
+static const Command kCommands[] = {
+    {"demo", cmd_demo, "a small tour: tensor, OpenBLAS matmul, masked attention, FAM mask"},
+};
+
+static void print_usage(FILE* out) {
+    std::fprintf(out,
+                 "usage: fam SUBCOMMAND [options]   (fam SUBCOMMAND --help for its options)\n\n"
+                 "TransformerFAM reference implementation (arXiv 2404.09173).\n\nsubcommands:\n");
+    for (const Command& c : kCommands) std::fprintf(out, "  %-18s %s\n", c.name, c.summary);
+}
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        print_usage(stderr);
+        return 2;
+    }
+    std::string sub = argv[1];
+    if (sub == "--help" || sub == "-h" || sub == "help") {
+        print_usage(stdout);
+        return 0;
+    }
+    for (const Command& c : kCommands) {
+        if (sub != c.name) continue;
+        try {
+            return c.run(argc - 2, argv + 2);
+        } catch (const UsageError& e) {
+            std::fprintf(stderr, "%s\n", e.what());
+            return 2;
+        } catch (const std::invalid_argument& e) {  // bad input: flags, config, tokens
+            std::fprintf(stderr, "fam %s: error: %s\n", c.name, e.what());
+            return 2;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "fam %s: error: %s\n", c.name, e.what());
+            return 1;
+        }
+    }
+    std::fprintf(stderr, "fam: unknown subcommand '%s' (see fam --help)\n", sub.c_str());
+    return 2;
+}

@@ -1,0 +1,66 @@
+// ops.h: the element-wise and row-wise operations of the model, each as a
+// forward / backward pair (paper Section 2.1, "One layer" in
+// ../shared/spec/architecture.md).
+//
+// Argument order everywhere (as in llm.c): outputs, then what is cached for
+// backward, then inputs and weights, then sizes. Every backward ACCUMULATES
+// (+=) into its gradient buffers, so gradients from several uses of one tensor
+// (a key seen by many blocks, a weight shared by tokens and FAM rows) add up.
+// Gradient buffers passed as nullptr are skipped.
+#pragma once
+
+#include <cstdint>
+
+// ---- embedding: out[t] = emb[tokens[t]] ------------------------------------
+// out [T,D], tokens [T] (each in [0,V)), emb [V,D]. Throws on a bad token id.
+void embedding_forward(float* out, const int* tokens, const float* emb, int T, int D, int V);
+// demb [V,D] += scatter of dout [T,D]
+void embedding_backward(float* demb, const float* dout, const int* tokens, int T, int D);
+
+// ---- linear (no bias): out = x W^T ------------------------------------------
+// out [T,O], x [T,I], w [O,I]
+void linear_forward(float* out, const float* x, const float* w, int T, int I, int O);
+// dx [T,I] += dout W; dw [O,I] += dout^T x
+void linear_backward(float* dx, float* dw, const float* dout, const float* x, const float* w,
+                     int T, int I, int O);
+
+// ---- LayerNorm: out = (x - mean) * rstd * g + b, rstd = 1/sqrt(var + 1e-5) --
+// Biased variance, per row. out [T,D]; cache mean [T], rstd [T]; x [T,D]; g, b [D]
+constexpr float kLayerNormEps = 1e-5f;
+void layernorm_forward(float* out, float* mean, float* rstd, const float* x, const float* g,
+                       const float* b, int T, int D);
+void layernorm_backward(float* dx, float* dg, float* db, const float* dout, const float* x,
+                        const float* mean, const float* rstd, const float* g, int T, int D);
+
+// ---- GELU, tanh approximation ------------------------------------------------
+// gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); n elements
+void gelu_forward(float* out, const float* x, int n);
+void gelu_backward(float* dx, const float* dout, const float* x, int n);
+
+// ---- RoPE, rotate-half pairing, per head --------------------------------------
+// x, out [T, H*Dh] (out may equal x); pos [T] float positions; theta_i = base^(-2i/Dh):
+//   y_i        = x_i cos(p theta_i) - x_{i+Dh/2} sin(p theta_i)
+//   y_{i+Dh/2} = x_i sin(p theta_i) + x_{i+Dh/2} cos(p theta_i)
+void rope_forward(float* out, const float* x, const float* pos, int T, int H, int Dh, float base);
+// dx += R(p)^T dout: the rotation by -p (rotations are orthogonal)
+void rope_backward(float* dx, const float* dout, const float* pos, int T, int H, int Dh,
+                   float base);
+
+// ---- row softmax with a boolean mask -----------------------------------------
+// P [R,C] = softmax over the allowed columns of S [R,C]; mask [R,C] (1 = allowed,
+// may be nullptr for "all allowed"). Masked entries are exactly 0. A row with no
+// allowed column throws std::invalid_argument (never produces NaN).
+void softmax_forward(float* P, const float* S, const uint8_t* mask, int R, int C);
+// dS [R,C] += P * (dP - rowsum(P * dP))
+void softmax_backward(float* dS, const float* dP, const float* P, int R, int C);
+
+// ---- cross-entropy with per-position weights and ignored positions ------------
+// logits [T,V]; targets [T] (-1 = no target); weights [T] or nullptr (all 1).
+// Writes probs [T,V] (softmax of logits) and losses [T] (CE_t, 0 where ignored).
+// Returns the weighted mean sum_t w_t CE_t / sum_t w_t over targeted positions;
+// *weight_sum (if given) receives sum_t w_t. Throws if no position has a target.
+float cross_entropy_forward(float* losses, float* probs, const float* logits, const int* targets,
+                            const float* weights, int T, int V, float* weight_sum = nullptr);
+// dlogits [T,V] += dloss * w_t / sum(w) * (probs_t - onehot(target_t)) at targeted t
+void cross_entropy_backward(float* dlogits, const float* probs, const int* targets,
+                            const float* weights, float dloss, int T, int V);
