@@ -5,3 +5,8 @@
 #pragma once
 
 int cmd_demo(int argc, char** argv);  // cli_demo.cpp: the quick-start demo
+int cmd_mask(int argc, char** argv);  // cli_mask.cpp: draw an attention mask (paper Fig. 1, 2)
+int cmd_receptive_field(int argc, char** argv);  // cli_mask.cpp: receptive field (paper Fig. 1d)
+int cmd_init(int argc, char** argv);     // cli_model.cpp: random model -> safetensors
+int cmd_forward(int argc, char** argv);  // cli_model.cpp: logits.npy, fam_final.npy
+int cmd_grad(int argc, char** argv);     // cli_model.cpp: gradients -> safetensors

@@ -15,6 +15,11 @@ struct Command {
 
 static const Command kCommands[] = {
     {"demo", cmd_demo, "a small tour: tensor, OpenBLAS matmul, masked attention, FAM mask"},
+    {"mask", cmd_mask, "draw an attention mask: causal, SWA, BSWA, FAM (paper Fig. 1, 2)"},
+    {"receptive-field", cmd_receptive_field, "how far back a token sees after N layers (paper Fig. 1d)"},
+    {"init", cmd_init, "write a randomly initialized model (safetensors)"},
+    {"forward", cmd_forward, "run a model: logits.npy and fam_final.npy (naive or blockwise path)"},
+    {"grad", cmd_grad, "gradients of the loss for every parameter (safetensors)"},
 };
 
 static void print_usage(FILE* out) {

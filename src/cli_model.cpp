@@ -1,0 +1,148 @@
+// cli_model.cpp: `fam init`, `fam forward`, `fam grad`: make a model, run it,
+// differentiate it, on any checkpoint that follows ../shared/spec/checkpoint.md.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "args.h"
+#include "checkpoint.h"
+#include "cli.h"
+#include "model.h"
+#include "naive.h"
+#include "npy.h"
+
+// "3,1,4" -> token ids, each checked against the vocabulary (allow_ignore: -1 allowed).
+static std::vector<int> parse_ids(const ArgParser& a, const std::string& flag, int V, bool allow_ignore) {
+    std::vector<long long> raw = a.int_list(flag);
+    std::vector<int> ids;
+    for (size_t i = 0; i < raw.size(); i++) {
+        long long x = raw[i];
+        if ((x < 0 && !(allow_ignore && x == -1)) || x >= V)
+            throw UsageError("--" + flag + ": id " + std::to_string(x) + " at index " + std::to_string(i) +
+                             " is outside the vocabulary [0, " + std::to_string(V) + ")" +
+                             (allow_ignore ? " (or -1 for no target)" : ""));
+        ids.push_back((int)x);
+    }
+    return ids;
+}
+
+static void make_dir(const std::string& dir) {
+    std::string path;
+    std::stringstream ss(dir);
+    std::string part;
+    if (!dir.empty() && dir[0] == '/') path = "/";
+    while (std::getline(ss, part, '/')) {
+        if (part.empty()) continue;
+        path += part + "/";
+        if (mkdir(path.c_str(), 0755) != 0 && errno != EEXIST)
+            throw std::runtime_error(dir + ": cannot create directory");
+    }
+}
+
+int cmd_init(int argc, char** argv) {
+    ArgParser a("fam init", "Write a randomly initialized model (GPT-2 style init, seeded) as safetensors.");
+    a.option("vocab", "V", "vocabulary size", "", true)
+        .option("d-model", "D", "model width", "", true)
+        .option("heads", "H", "attention heads (D % H == 0, D/H even)", "", true)
+        .option("layers", "N", "layers", "", true)
+        .option("d-ff", "Dff", "feed-forward width", "", true)
+        .option("attention", "KIND", "full | bswa | fam", "fam")
+        .option("block", "B", "block size (bswa, fam)", "16")
+        .option("mem", "M", "memory segments (bswa, fam)", "1")
+        .option("fam", "F", "FAM length (fam; default 8, must be 0 for bswa)")
+        .option("rope-base", "R", "RoPE base", "10000")
+        .option("seed", "S", "random seed", "1234")
+        .option("out", "FILE", "output .safetensors file", "", true);
+    if (!a.parse(argc, argv)) return 0;
+    FamConfig c;
+    c.V = (int)a.integer("vocab", 1, 1 << 24);
+    c.D = (int)a.integer("d-model", 1, 1 << 16);
+    c.H = (int)a.integer("heads", 1, 1 << 16);
+    c.N = (int)a.integer("layers", 1, 1024);
+    c.Dff = (int)a.integer("d-ff", 1, 1 << 20);
+    c.attention = parse_attention(a.choice("attention", {"full", "bswa", "fam"}));
+    c.B = (int)a.integer("block", 1, 1 << 24);
+    c.M = (int)a.integer("mem", 0, 1 << 20);
+    c.F = a.given("fam") ? (int)a.integer("fam", 0, 1 << 20) : (c.attention == AttentionKind::Fam ? 8 : 0);
+    c.rope_base = (float)a.number("rope-base", 1e-6, 1e30);
+    c.validate();
+    ModelWeights w(c);
+    init_weights(w, (uint64_t)a.integer("seed", 0));
+    save_model(a.str("out"), w);
+    std::printf("wrote %s: %s, %zu parameters\n", a.str("out").c_str(), c.describe().c_str(), count_params(c));
+    return 0;
+}
+
+int cmd_forward(int argc, char** argv) {
+    ArgParser a("fam forward", "Run a model over a token sequence; write DIR/logits.npy (float32 [T, V]) and,\n"
+                               "for a FAM model, DIR/fam_final.npy (float32 [N, F, D]: each layer's FAM after\n"
+                               "the last complete block).");
+    a.option("model", "FILE", "model .safetensors", "", true)
+        .option("tokens", "IDS", "comma-separated token ids, e.g. 3,1,4,1,5", "", true)
+        .option("path", "P", "naive (readable reference) | blockwise (the paper's way)", "blockwise")
+        .option("out", "DIR", "output directory (created if missing)", "", true);
+    if (!a.parse(argc, argv)) return 0;
+    std::string path = a.choice("path", {"naive", "blockwise"});
+    ModelWeights w = load_model(a.str("model"));
+    std::vector<int> tokens = parse_ids(a, "tokens", w.cfg.V, false);
+    const int T = (int)tokens.size(), N = w.cfg.N, F = w.cfg.fam_len(), D = w.cfg.D;
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<float> logits, fam_final;
+    if (path == "naive") {
+        NaiveResult r = naive_forward(w, tokens.data(), T);
+        logits = r.logits;
+        fam_final = r.fam_final;
+    } else {
+        ModelCache c;
+        model_forward(c, w, tokens.data(), T);
+        logits = c.logits;
+        fam_final = c.fam_final;
+    }
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::string dir = a.str("out");
+    make_dir(dir);
+    npy_save_f32(dir + "/logits.npy", logits.data(), {T, w.cfg.V});
+    if (F > 0) npy_save_f32(dir + "/fam_final.npy", fam_final.data(), {N, F, D});
+    std::printf("%s: %s, T=%d, path %s, %.2f ms\nwrote %s/logits.npy [%d, %d]", a.str("model").c_str(),
+                w.cfg.describe().c_str(), T, path.c_str(), ms, dir.c_str(), T, w.cfg.V);
+    if (F > 0) std::printf(" and %s/fam_final.npy [%d, %d, %d]", dir.c_str(), N, F, D);
+    std::printf("\n");
+    return 0;
+}
+
+int cmd_grad(int argc, char** argv) {
+    ArgParser a("fam grad", "Gradient of the mean cross-entropy over targeted positions with respect to every\n"
+                            "parameter, written under the parameter names with the loss in __metadata__[\"loss\"].");
+    a.option("model", "FILE", "model .safetensors", "", true)
+        .option("tokens", "IDS", "comma-separated token ids", "", true)
+        .option("targets", "IDS", "one target per token, -1 = no target", "", true)
+        .flag("mem-stop-grad", "the paper's M_SG ablation: no gradient into memory segments")
+        .option("out", "FILE", "output .safetensors with the gradients", "", true);
+    if (!a.parse(argc, argv)) return 0;
+    ModelWeights w = load_model(a.str("model"));
+    std::vector<int> tokens = parse_ids(a, "tokens", w.cfg.V, false);
+    std::vector<int> targets = parse_ids(a, "targets", w.cfg.V, true);
+    if (targets.size() != tokens.size())
+        throw UsageError("fam grad: --targets has " + std::to_string(targets.size()) + " ids but --tokens has " +
+                         std::to_string(tokens.size()) + " (one target per token, -1 = none)");
+    const int T = (int)tokens.size();
+    ModelCache c;
+    model_forward(c, w, tokens.data(), T);
+    float loss = model_loss(c, w, targets.data(), nullptr);  // throws if no target
+    ModelWeights dw(w.cfg);
+    model_backward(dw, c, w, targets.data(), nullptr, 1.0f, a.flag_set("mem-stop-grad"));
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.9g", loss);
+    save_model(a.str("out"), dw, {{"loss", buf}});
+    double norm = 0;
+    for (float g : dw.buffer) norm += (double)g * g;
+    std::printf("loss %.6f (%d targeted positions), gradient norm %.6f\nwrote %s\n", loss,
+                (int)std::count_if(targets.begin(), targets.end(), [](int t) { return t >= 0; }),
+                std::sqrt(norm), a.str("out").c_str());
+    return 0;
+}

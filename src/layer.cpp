@@ -1,0 +1,106 @@
+// layer.cpp: see layer.h.
+#include "layer.h"
+
+#include <cstring>
+
+#include "ops.h"
+
+static void grow(std::vector<float>& v, size_t n) {
+    if (v.size() < n) v.resize(n);  // caches are reused: no allocation in steady state
+}
+
+void qkv_forward(QkvCache& c, const float* x, const float* pos, int R, const LayerWeights& w,
+                 const FamConfig& cfg) {
+    const int D = cfg.D;
+    c.R = R;
+    grow(c.x, (size_t)R * D);
+    grow(c.ln1_mean, R);
+    grow(c.ln1_rstd, R);
+    grow(c.xn, (size_t)R * D);
+    grow(c.q, (size_t)R * D);
+    grow(c.k, (size_t)R * D);
+    grow(c.v, (size_t)R * D);
+    grow(c.pos, R);
+    std::memcpy(c.x.data(), x, sizeof(float) * R * D);
+    std::memcpy(c.pos.data(), pos, sizeof(float) * R);
+    // PreLN
+    layernorm_forward(c.xn.data(), c.ln1_mean.data(), c.ln1_rstd.data(), x, w.ln1_g, w.ln1_b, R, D);
+    // QKV: three [R,D] x [D,D]^T products
+    linear_forward(c.q.data(), c.xn.data(), w.wq, R, D, D);
+    linear_forward(c.k.data(), c.xn.data(), w.wk, R, D, D);
+    linear_forward(c.v.data(), c.xn.data(), w.wv, R, D, D);
+    // RoPE on queries and keys, per head, at each row's own position
+    rope_forward(c.q.data(), c.q.data(), pos, R, cfg.H, cfg.Dh(), cfg.rope_base);
+    rope_forward(c.k.data(), c.k.data(), pos, R, cfg.H, cfg.Dh(), cfg.rope_base);
+}
+
+void qkv_backward(float* dx, LayerWeights& dw, const float* dq, const float* dk, const float* dv,
+                  const QkvCache& c, const LayerWeights& w, const FamConfig& cfg) {
+    const int R = c.R, D = cfg.D;
+    static thread_local std::vector<float> dq_pre, dk_pre, dxn;
+    grow(dq_pre, (size_t)R * D);
+    grow(dk_pre, (size_t)R * D);
+    grow(dxn, (size_t)R * D);
+    std::memset(dq_pre.data(), 0, sizeof(float) * R * D);
+    std::memset(dk_pre.data(), 0, sizeof(float) * R * D);
+    std::memset(dxn.data(), 0, sizeof(float) * R * D);
+    // undo RoPE
+    rope_backward(dq_pre.data(), dq, c.pos.data(), R, cfg.H, cfg.Dh(), cfg.rope_base);
+    rope_backward(dk_pre.data(), dk, c.pos.data(), R, cfg.H, cfg.Dh(), cfg.rope_base);
+    // undo QKV
+    linear_backward(dxn.data(), dw.wq, dq_pre.data(), c.xn.data(), w.wq, R, D, D);
+    linear_backward(dxn.data(), dw.wk, dk_pre.data(), c.xn.data(), w.wk, R, D, D);
+    linear_backward(dxn.data(), dw.wv, dv, c.xn.data(), w.wv, R, D, D);
+    // undo PreLN
+    layernorm_backward(dx, dw.ln1_g, dw.ln1_b, dxn.data(), c.x.data(), c.ln1_mean.data(),
+                       c.ln1_rstd.data(), w.ln1_g, R, D);
+}
+
+void out_forward(float* out, OutCache& c, const float* resid, const float* att, int R,
+                 const LayerWeights& w, const FamConfig& cfg) {
+    const int D = cfg.D, Dff = cfg.Dff;
+    c.R = R;
+    grow(c.att, (size_t)R * D);
+    grow(c.a, (size_t)R * D);
+    grow(c.ln2_mean, R);
+    grow(c.ln2_rstd, R);
+    grow(c.an, (size_t)R * D);
+    grow(c.h, (size_t)R * Dff);
+    grow(c.g, (size_t)R * Dff);
+    if (c.att.data() != att) std::memcpy(c.att.data(), att, sizeof(float) * R * D);
+    // A = resid + att Wo^T  (the attention residual; resid = null is the zero residual)
+    linear_forward(c.a.data(), att, w.wo, R, D, D);
+    if (resid)
+        for (size_t i = 0; i < (size_t)R * D; i++) c.a[i] += resid[i];
+    // O = A + W2 gelu(W1 LN2(A))
+    layernorm_forward(c.an.data(), c.ln2_mean.data(), c.ln2_rstd.data(), c.a.data(), w.ln2_g,
+                      w.ln2_b, R, D);
+    linear_forward(c.h.data(), c.an.data(), w.w1, R, D, Dff);
+    gelu_forward(c.g.data(), c.h.data(), R * Dff);
+    linear_forward(out, c.g.data(), w.w2, R, Dff, D);
+    for (size_t i = 0; i < (size_t)R * D; i++) out[i] += c.a[i];
+}
+
+void out_backward(float* dresid, float* datt, LayerWeights& dw, const float* dout,
+                  const OutCache& c, const LayerWeights& w, const FamConfig& cfg) {
+    const int R = c.R, D = cfg.D, Dff = cfg.Dff;
+    static thread_local std::vector<float> dg, dh, dan, da;
+    grow(dg, (size_t)R * Dff);
+    grow(dh, (size_t)R * Dff);
+    grow(dan, (size_t)R * D);
+    grow(da, (size_t)R * D);
+    std::memset(dg.data(), 0, sizeof(float) * R * Dff);
+    std::memset(dh.data(), 0, sizeof(float) * R * Dff);
+    std::memset(dan.data(), 0, sizeof(float) * R * D);
+    // undo O = A + W2 g: dA starts as dout (the FFN residual)
+    std::memcpy(da.data(), dout, sizeof(float) * R * D);
+    linear_backward(dg.data(), dw.w2, dout, c.g.data(), w.w2, R, Dff, D);
+    gelu_backward(dh.data(), dg.data(), c.h.data(), R * Dff);
+    linear_backward(dan.data(), dw.w1, dh.data(), c.an.data(), w.w1, R, D, Dff);
+    layernorm_backward(da.data(), dw.ln2_g, dw.ln2_b, dan.data(), c.a.data(), c.ln2_mean.data(),
+                       c.ln2_rstd.data(), w.ln2_g, R, D);
+    // undo A = resid + att Wo^T
+    if (dresid)
+        for (size_t i = 0; i < (size_t)R * D; i++) dresid[i] += da[i];
+    linear_backward(datt, dw.wo, da.data(), c.att.data(), w.wo, R, D, D);
+}

@@ -1,0 +1,63 @@
+// weights.h: the parameters of the model, named as in
+// ../shared/spec/checkpoint.md. All of them live in one contiguous buffer, so
+// that gradients (a second ModelWeights of the same config, "d" prefix) and
+// optimizer state share the layout and a whole-model operation is one loop.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config.h"
+
+struct LayerWeights {
+    float* ln1_g;  // [D]      layers.{l}.ln1.weight
+    float* ln1_b;  // [D]      layers.{l}.ln1.bias
+    float* wq;     // [D, D]   layers.{l}.attn.wq   (y = x W^T)
+    float* wk;     // [D, D]   layers.{l}.attn.wk
+    float* wv;     // [D, D]   layers.{l}.attn.wv
+    float* wo;     // [D, D]   layers.{l}.attn.wo
+    float* ln2_g;  // [D]      layers.{l}.ln2.weight
+    float* ln2_b;  // [D]      layers.{l}.ln2.bias
+    float* w1;     // [Dff, D] layers.{l}.ffn.w1
+    float* w2;     // [D, Dff] layers.{l}.ffn.w2
+};
+
+// One named parameter: a window into ModelWeights::buffer.
+struct Param {
+    std::string name;        // e.g. "layers.0.attn.wq"
+    std::vector<int> shape;  // e.g. {D, D}
+    float* data;
+    size_t size;
+};
+
+struct ModelWeights {
+    FamConfig cfg;
+    std::vector<float> buffer;        // every parameter, contiguous
+    float* tok_emb = nullptr;         // [V, D]
+    float* fam_prompt = nullptr;      // [F, D] (null when F = 0)
+    std::vector<LayerWeights> layers; // N
+    float* lnf_g = nullptr;           // [D] ln_f.weight
+    float* lnf_b = nullptr;           // [D] ln_f.bias
+    float* lm_head = nullptr;         // [V, D]
+    std::vector<Param> params;        // in checkpoint order
+
+    ModelWeights() = default;
+    explicit ModelWeights(const FamConfig& cfg);  // all zeros (use for gradients)
+    // The pointers point into `buffer`: copying would alias the old buffer.
+    ModelWeights(const ModelWeights&) = delete;
+    ModelWeights& operator=(const ModelWeights&) = delete;
+    ModelWeights(ModelWeights&&) = default;
+    ModelWeights& operator=(ModelWeights&&) = default;
+
+    void zero();
+    const Param& param(const std::string& name) const;  // throws if unknown
+};
+
+// Random initialization, GPT-2 style: matrices and embeddings N(0, 0.02^2), the
+// residual projections wo and w2 scaled by 1/sqrt(2N), LayerNorm gains 1 and
+// biases 0, fam_prompt N(0, 1) (it is layer-normed before use). Deterministic in `seed`.
+void init_weights(ModelWeights& w, uint64_t seed);
+
+// Number of parameters of a config (for printouts).
+size_t count_params(const FamConfig& cfg);
