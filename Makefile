@@ -24,8 +24,8 @@ else
   CXXFLAGS ?= -O2 -g -DNDEBUG
 endif
 # Always on, whatever CXXFLAGS says: the language level, warnings, include paths.
-ALL_CXXFLAGS := -std=c++17 -Wall -Wextra -MMD -MP -Isrc -I/usr/include/stb $(CXXFLAGS)
-LDLIBS    := $(BLAS_LIBS) -lm
+ALL_CXXFLAGS := -std=c++17 -pthread -Wall -Wextra -MMD -MP -Isrc -I/usr/include/stb $(CXXFLAGS)
+LDLIBS    := $(BLAS_LIBS) -lm -pthread
 
 SHELL := /bin/bash
 MAKEFLAGS += --no-print-directory

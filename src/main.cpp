@@ -1,10 +1,12 @@
 // main.cpp: `fam SUBCOMMAND [options]`, the project's one command-line tool.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
 
 #include "args.h"
+#include "blas.h"
 #include "cli.h"
 
 struct Command {
@@ -20,6 +22,8 @@ static const Command kCommands[] = {
     {"init", cmd_init, "write a randomly initialized model (safetensors)"},
     {"forward", cmd_forward, "run a model: logits.npy and fam_final.npy (naive or blockwise path)"},
     {"grad", cmd_grad, "gradients of the loss for every parameter (safetensors)"},
+    {"train", cmd_train, "train on PassKey with AdamW, RPO, RSP, M_SG (paper Section 3.2)"},
+    {"eval", cmd_eval, "PassKey exact-match accuracy per filler length"},
 };
 
 static void print_usage(FILE* out) {
@@ -30,6 +34,10 @@ static void print_usage(FILE* out) {
 }
 
 int main(int argc, char** argv) {
+    // The toy models multiply small matrices, where OpenBLAS's own threads cost more
+    // than they give; parallelism comes from running sequences side by side instead.
+    // OPENBLAS_NUM_THREADS still overrides this.
+    if (!std::getenv("OPENBLAS_NUM_THREADS")) blas_set_threads(1);
     if (argc < 2) {
         print_usage(stderr);
         return 2;

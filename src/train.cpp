@@ -1,0 +1,221 @@
+// train.cpp: see train.h.
+#include "train.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <thread>
+
+#include "checkpoint.h"
+#include "model.h"
+
+// Runs fn(i) for i in [0, n) on `threads` threads; item i always goes to the same
+// place in the output, so results never depend on the thread count.
+static void parallel_for(int n, int threads, const std::function<void(int)>& fn) {
+    threads = std::max(1, std::min(threads, n));
+    if (threads == 1) {
+        for (int i = 0; i < n; i++) fn(i);
+        return;
+    }
+    std::vector<std::thread> pool;
+    std::vector<std::exception_ptr> errors(threads);
+    for (int k = 0; k < threads; k++)
+        pool.emplace_back([&, k]() {
+            try {
+                for (int i = k; i < n; i += threads) fn(i);
+            } catch (...) {
+                errors[k] = std::current_exception();
+            }
+        });
+    for (auto& t : pool) t.join();
+    for (auto& e : errors)
+        if (e) std::rethrow_exception(e);
+}
+
+// The filler range at `step` under the optional curriculum.
+static int filler_max_at(const TrainConfig& cfg, long step) {
+    if (cfg.curriculum <= 0 || step >= cfg.curriculum) return cfg.filler_max;
+    double f = (double)(step + 1) / cfg.curriculum;
+    return cfg.filler_min + (int)std::lround(f * (cfg.filler_max - cfg.filler_min));
+}
+
+void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Vocab& vocab,
+           const std::function<void(const StepStats&, const TrainState&)>& on_step) {
+    const FamConfig& mc = w.cfg;
+    const int K = cfg.batch, F = mc.fam_len();
+    if (K < 1) throw std::invalid_argument("batch must be >= 1");
+    if (cfg.filler_min < 0 || cfg.filler_max < cfg.filler_min)
+        throw std::invalid_argument("filler range must satisfy 0 <= MIN <= MAX");
+    if (vocab.size() > mc.V)
+        throw std::invalid_argument("the task needs a vocabulary of " + std::to_string(vocab.size()) +
+                                    " tokens but the model has V = " + std::to_string(mc.V));
+    if (st.opt.m.size() != w.buffer.size()) st.opt = AdamW(cfg.opt, w.buffer.size());
+    st.opt.cfg = cfg.opt;
+    Rng rng(st.rng_state ? st.rng_state : cfg.seed * 0x9E3779B97F4A7C15ULL + 1);
+
+    // weight decay on matrices only (not on LayerNorm gains/biases)
+    std::vector<uint8_t> decay(w.buffer.size(), 0);
+    for (const Param& p : w.params)
+        if (p.shape.size() == 2 && p.name != "fam_prompt")
+            std::fill(decay.begin() + (p.data - w.buffer.data()), decay.begin() + (p.data - w.buffer.data()) + p.size, 1);
+
+    std::vector<ModelWeights> dws;  // one gradient buffer per sequence: a fixed reduction order
+    for (int i = 0; i < K; i++) dws.emplace_back(mc);
+    std::vector<ModelCache> caches(K);
+    std::vector<float> grad(w.buffer.size());
+
+    for (; st.step < cfg.steps; ) {
+        auto t0 = std::chrono::steady_clock::now();
+        // ---- draw the batch (all randomness comes from `rng`, in a fixed order)
+        int fmax = filler_max_at(cfg, st.step);
+        std::vector<PasskeyExample> batch;
+        std::vector<float> offsets(K, 0.0f);
+        for (int i = 0; i < K; i++) {
+            int filler = rng.randint(cfg.filler_min, std::max(cfg.filler_min, fmax));
+            batch.push_back(make_passkey_example(vocab, rng, filler, cfg.key_digits, cfg.lm_weight));
+            if (cfg.rpo) {  // App. B.2.2: offset in [0, 2 pi base), zeroed with probability 0.5
+                float off = rng.uniform(0.0f, (float)(2.0 * M_PI) * mc.rope_base);
+                offsets[i] = rng.uniform() < 0.5f ? 0.0f : off;
+            }
+        }
+        bool use_rsp = F > 0 && cfg.rsp > 0.0f && st.step >= cfg.rsp_from && !st.rsp_fam.empty() &&
+                       rng.uniform() < cfg.rsp;
+        // ---- each sequence's share of the batch loss: its weight sum over the total
+        std::vector<float> wsum(K, 0.0f);
+        double total_w = 0.0;
+        for (int i = 0; i < K; i++) {
+            for (size_t t = 0; t < batch[i].targets.size(); t++)
+                if (batch[i].targets[t] >= 0) wsum[i] += batch[i].weights[t];
+            total_w += wsum[i];
+        }
+        std::vector<float> losses(K);
+        std::vector<uint8_t> correct(K);
+        parallel_for(K, cfg.threads, [&](int i) {
+            const PasskeyExample& ex = batch[i];
+            ForwardOptions opt;
+            opt.pos_offset = offsets[i];
+            opt.fam_start = use_rsp ? st.rsp_fam.data() : nullptr;
+            ModelCache& c = caches[i];
+            model_forward(c, w, ex.tokens.data(), (int)ex.tokens.size(), opt);
+            losses[i] = model_loss(c, w, ex.targets.data(), ex.weights.data());
+            correct[i] = passkey_correct(c.logits.data(), mc.V, ex);
+            dws[i].zero();
+            model_backward(dws[i], c, w, ex.targets.data(), ex.weights.data(),
+                           (float)(wsum[i] / total_w), cfg.mem_stop_grad);
+        });
+        // ---- reduce in sequence order, then one AdamW step
+        std::fill(grad.begin(), grad.end(), 0.0f);
+        double loss = 0.0;
+        long tokens = 0;
+        int ncorrect = 0;
+        for (int i = 0; i < K; i++) {
+            for (size_t j = 0; j < grad.size(); j++) grad[j] += dws[i].buffer[j];
+            loss += losses[i] * wsum[i] / total_w;
+            tokens += (long)batch[i].tokens.size();
+            ncorrect += correct[i];
+        }
+        StepStats s;
+        s.lr = st.opt.lr_at(st.opt.step);
+        s.grad_norm = st.opt.update(w.buffer.data(), grad.data(), grad.size(), decay.data());
+        // App. B.2.3: keep the first sequence's final FAM (no gradient) for the next step
+        if (F > 0 && cfg.rsp > 0.0f) st.rsp_fam = caches[0].fam_final;
+        st.step++;
+        st.rng_state = rng.state;
+        s.step = st.step;
+        s.loss = (float)loss;
+        s.accuracy = (float)ncorrect / K;
+        s.tokens = tokens;
+        s.rsp_used = use_rsp;
+        s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        on_step(s, st);
+    }
+}
+
+// ---- checkpoints ------------------------------------------------------------------
+
+static nlohmann::json train_config_json(const TrainConfig& c) {
+    return {{"task", c.task},          {"filler_min", c.filler_min}, {"filler_max", c.filler_max},
+            {"curriculum", c.curriculum}, {"key_digits", c.key_digits}, {"lm_weight", c.lm_weight},
+            {"steps", c.steps},        {"batch", c.batch},           {"lr", c.opt.lr},
+            {"beta1", c.opt.beta1},    {"beta2", c.opt.beta2},       {"weight_decay", c.opt.weight_decay},
+            {"clip", c.opt.clip},      {"warmup", c.opt.warmup},     {"schedule", c.opt.schedule},
+            {"rpo", c.rpo},            {"rsp", c.rsp},               {"rsp_from", c.rsp_from},
+            {"mem_stop_grad", c.mem_stop_grad}, {"seed", c.seed}};
+}
+
+void save_train_checkpoint(const std::string& path, const ModelWeights& w, const TrainState& s,
+                           const TrainConfig& cfg, const Vocab& vocab) {
+    SafeTensors st = model_to_safetensors(w);
+    st.metadata["task"] = cfg.task;
+    st.metadata["task.vocab"] = vocab.serialize();
+    st.metadata["task.key_digits"] = std::to_string(cfg.key_digits);
+    st.metadata["train.step"] = std::to_string(s.step);
+    st.metadata["train.rng"] = std::to_string(s.rng_state);
+    st.metadata["train.config"] = train_config_json(cfg).dump();
+    st.metadata["optim.step"] = std::to_string(s.opt.step);
+    const int n = (int)w.buffer.size();
+    if (s.opt.m.size() == w.buffer.size()) {
+        Tensor m("optim.m", {n}), v("optim.v", {n});
+        std::memcpy(m.data, s.opt.m.data(), sizeof(float) * n);
+        std::memcpy(v.data, s.opt.v.data(), sizeof(float) * n);
+        st.tensors["optim.m"] = m;
+        st.tensors["optim.v"] = v;
+    }
+    if (!s.rsp_fam.empty()) {
+        Tensor r("train.rsp_fam", {w.cfg.N, w.cfg.fam_len(), w.cfg.D});
+        std::memcpy(r.data, s.rsp_fam.data(), sizeof(float) * r.size());
+        st.tensors["train.rsp_fam"] = r;
+    }
+    safetensors_save(path, st);
+}
+
+void load_train_checkpoint(const std::string& path, ModelWeights& w, TrainState& s, Vocab* vocab,
+                           std::map<std::string, std::string>* metadata) {
+    SafeTensors st = safetensors_load(path);
+    w = model_from_safetensors(st);
+    s = TrainState();
+    if (metadata) *metadata = st.metadata;
+    if (vocab) {
+        auto it = st.metadata.find("task.vocab");
+        if (it == st.metadata.end())
+            throw std::runtime_error(path + ": no task vocabulary in the metadata (not a `fam train` checkpoint)");
+        *vocab = Vocab::deserialize(it->second);
+    }
+    auto step = st.metadata.find("train.step");
+    if (step == st.metadata.end()) return;  // a model-only file: fresh training state
+    s.step = std::stol(step->second);
+    s.rng_state = std::stoull(st.meta("train.rng"));
+    const int n = (int)w.buffer.size();
+    if (st.tensors.count("optim.m")) {
+        s.opt.m.assign(st.get("optim.m", {n}).data, st.get("optim.m", {n}).data + n);
+        s.opt.v.assign(st.get("optim.v", {n}).data, st.get("optim.v", {n}).data + n);
+        s.opt.step = std::stol(st.meta("optim.step"));
+    }
+    if (st.tensors.count("train.rsp_fam")) {
+        const Tensor& r = st.get("train.rsp_fam", {w.cfg.N, w.cfg.fam_len(), w.cfg.D});
+        s.rsp_fam.assign(r.data, r.data + r.size());
+    }
+}
+
+// ---- evaluation ------------------------------------------------------------------------
+
+float eval_passkey(const ModelWeights& w, const Vocab& vocab, int filler, int samples,
+                   uint64_t seed, int key_digits, int threads) {
+    if (samples < 1) throw std::invalid_argument("samples must be >= 1");
+    // every (seed, filler) pair has its own example stream, independent of the others
+    Rng rng(seed * 0x9E3779B97F4A7C15ULL ^ ((uint64_t)filler << 20) ^ 0xE7A1);
+    std::vector<PasskeyExample> examples;
+    for (int i = 0; i < samples; i++) examples.push_back(make_passkey_example(vocab, rng, filler, key_digits));
+    std::vector<uint8_t> correct(samples, 0);
+    std::vector<ModelCache> caches(std::max(1, threads));
+    parallel_for(samples, threads, [&](int i) {
+        ModelCache c;
+        model_forward(c, w, examples[i].tokens.data(), (int)examples[i].tokens.size());
+        correct[i] = passkey_correct(c.logits.data(), w.cfg.V, examples[i]);
+    });
+    int n = 0;
+    for (uint8_t c : correct) n += c;
+    return (float)n / samples;
+}

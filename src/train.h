@@ -1,0 +1,69 @@
+// train.h: training a model on the PassKey task (paper Section 3.2, App. B.2):
+// batches of sequences, AdamW with clipping, the paper's options RPO (random
+// position offset), RSP (random state passing) and the M_SG stop-gradient
+// ablation; deterministic given a seed, checkpoints that resume bit for bit.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "optim.h"
+#include "tasks.h"
+#include "weights.h"
+
+struct TrainConfig {
+    std::string task = "passkey";
+    int filler_min = 0, filler_max = 200;  // filler tokens, drawn uniformly per example
+    int curriculum = 0;        // > 0: the filler maximum grows linearly from filler_min over this many steps
+    int key_digits = 5;
+    float lm_weight = 0.0f;    // loss weight of the non-answer positions (0 = answer digits only)
+    int steps = 1000;          // total optimizer steps
+    int batch = 16;            // sequences per step
+    AdamWConfig opt;
+    bool rpo = false;          // App. B.2.2: random position offset per sequence
+    float rsp = 0.0f;          // App. B.2.3: probability of starting from the last step's final FAM
+    int rsp_from = 0;          // RSP only from this step on
+    bool mem_stop_grad = false;  // M_SG ablation
+    uint64_t seed = 1;
+    int threads = 2;           // sequences of a batch run in parallel; results do not depend on it
+    int log_every = 50;
+    int save_every = 0;        // also checkpoint every this many steps (0 = only at the end)
+};
+
+// What a checkpoint holds beyond the weights, so that training resumes bit for bit.
+struct TrainState {
+    long step = 0;                // completed steps
+    uint64_t rng_state = 0;       // the data/RPO/RSP generator
+    std::vector<float> rsp_fam;   // [N, F, D] the last step's final FAM (empty: none yet)
+    AdamW opt;
+};
+
+struct StepStats {
+    long step = 0;
+    float loss = 0.0f, grad_norm = 0.0f, lr = 0.0f, accuracy = 0.0f;
+    long tokens = 0;
+    double seconds = 0.0;
+    bool rsp_used = false;
+};
+
+// Trains w in place from `state` (fresh or loaded) until cfg.steps. `on_step` is
+// called after every step (progress printing, periodic checkpoints).
+void train(ModelWeights& w, TrainState& state, const TrainConfig& cfg, const Vocab& vocab,
+           const std::function<void(const StepStats&, const TrainState&)>& on_step);
+
+// A training checkpoint: model + optimizer moments (optim.m, optim.v) + step, RNG
+// state, RSP state (train.*) + the task's vocabulary and the TrainConfig, in one
+// safetensors file, written atomically.
+void save_train_checkpoint(const std::string& path, const ModelWeights& w, const TrainState& s,
+                           const TrainConfig& cfg, const Vocab& vocab);
+// Loads what save_train_checkpoint wrote. A model-only file gives a fresh TrainState.
+void load_train_checkpoint(const std::string& path, ModelWeights& w, TrainState& s, Vocab* vocab,
+                           std::map<std::string, std::string>* metadata = nullptr);
+
+// Exact-match accuracy of the model on `samples` PassKey examples with `filler`
+// filler tokens, seeded. Long inputs are fine: memory is that of the forward pass.
+float eval_passkey(const ModelWeights& w, const Vocab& vocab, int filler, int samples,
+                   uint64_t seed, int key_digits = 5, int threads = 2);

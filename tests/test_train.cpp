@@ -1,0 +1,154 @@
+// test_train.cpp: the optimizer, the PassKey task, and a smoke version of the
+// training pipeline (train, save, resume bit for bit, evaluate, loss goes down).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "checkpoint.h"
+#include "model.h"
+#include "optim.h"
+#include "tasks.h"
+#include "train.h"
+
+TEST_CASE("adamw: one step by hand, decoupled weight decay, clipping, schedule") {
+    AdamWConfig c;
+    c.lr = 0.1f;
+    c.warmup = 0;
+    c.weight_decay = 0.5f;
+    c.clip = 0.0f;
+    AdamW opt(c, 2);
+    float p[2] = {1.0f, -2.0f}, g[2] = {0.3f, -0.4f};
+    uint8_t mask[2] = {1, 0};
+    opt.update(p, g, 2, mask);
+    // first step: mhat = g, vhat = g^2, so the Adam step is lr * sign(g) (up to eps)
+    CHECK(p[0] == doctest::Approx(1.0 - 0.1 * (1.0 + 0.5 * 1.0)).epsilon(1e-5));  // with decay
+    CHECK(p[1] == doctest::Approx(-2.0 + 0.1).epsilon(1e-5));                      // no decay
+    // clipping scales the whole gradient to norm `clip`
+    AdamWConfig cc = c;
+    cc.clip = 1.0f;
+    AdamW o2(cc, 2);
+    float q[2] = {0, 0}, h[2] = {3.0f, 4.0f};
+    float norm = o2.update(q, h, 2);
+    CHECK(norm == doctest::Approx(5.0));
+    CHECK(h[0] == doctest::Approx(0.6));
+    CHECK(h[1] == doctest::Approx(0.8));
+    // warmup then cosine down to 10%
+    AdamWConfig sc;
+    sc.lr = 1.0f;
+    sc.warmup = 10;
+    sc.schedule = "cosine";
+    sc.total_steps = 110;
+    AdamW o3(sc, 1);
+    CHECK(o3.lr_at(0) == doctest::Approx(0.1));
+    CHECK(o3.lr_at(9) == doctest::Approx(1.0));
+    CHECK(o3.lr_at(60) == doctest::Approx(0.55));
+    CHECK(o3.lr_at(109) == doctest::Approx(0.1).epsilon(1e-3));
+}
+
+TEST_CASE("passkey: the paper's prompt, digits as tokens, targets on the answer only") {
+    Vocab v = passkey_vocab();
+    CHECK(v.id("0") == 0);
+    CHECK(v.id("9") == 9);
+    CHECK(v.encode("The pass key is 70312.") ==
+          std::vector<int>{v.id("The"), v.id("pass"), v.id("key"), v.id("is"), 7, 0, 3, 1, 2, v.id(".")});
+    CHECK_THROWS_AS(v.encode("unknown"), std::invalid_argument);
+    CHECK(Vocab::deserialize(v.serialize()).words == v.words);
+
+    Rng rng(3);
+    PasskeyExample ex = make_passkey_example(v, rng, 37);
+    std::string text = v.decode(ex.tokens);
+    CHECK(text.rfind("There is an important info hidden inside a lot of irrelevant text .", 0) == 0);
+    std::string spaced;
+    for (char ch : ex.key) spaced += std::string(spaced.empty() ? "" : " ") + ch;
+    CHECK(text.find("The pass key is " + spaced + " . Remember it . " + spaced + " is the pass key . The grass is green .") != std::string::npos);
+    CHECK(text.find("What is the pass key ? The pass key is " + spaced) == text.size() - (39 + spaced.size()));
+    CHECK(ex.key.size() == 5);
+    CHECK(ex.key[0] != '0');
+    // exactly 37 filler tokens between the key sentence and the question
+    PasskeyExample ex0 = make_passkey_example(v, rng, 0);
+    CHECK(ex.tokens.size() == ex0.tokens.size() + 37);
+    // targets: the 5 positions that predict the answer digits, nowhere else
+    int n = 0;
+    for (size_t t = 0; t < ex.tokens.size(); t++)
+        if (ex.targets[t] >= 0) {
+            CHECK((int)t >= ex.answer_pos - 1);
+            CHECK(ex.targets[t] == ex.tokens[t + 1]);
+            n++;
+        }
+    CHECK(n == 5);
+    CHECK(std::string(1, (char)('0' + ex.tokens[ex.key_pos])) == ex.key.substr(0, 1));
+    // exact match reads the arg-max at each answer position
+    std::vector<float> logits(ex.tokens.size() * v.size(), 0.0f);
+    for (int i = 0; i < 5; i++) logits[(ex.answer_pos - 1 + i) * v.size() + (ex.key[i] - '0')] = 1.0f;
+    CHECK(passkey_correct(logits.data(), v.size(), ex));
+    logits[(ex.answer_pos + 3) * v.size() + (ex.key[4] - '0')] = 0.0f;
+    CHECK_FALSE(passkey_correct(logits.data(), v.size(), ex));
+}
+
+static FamConfig tiny_cfg() {
+    FamConfig c;
+    c.V = passkey_vocab().size();
+    c.D = 16;
+    c.H = 2;
+    c.N = 1;
+    c.Dff = 32;
+    c.attention = AttentionKind::Fam;
+    c.B = 8;
+    c.M = 0;
+    c.F = 2;
+    return c;
+}
+
+TEST_CASE("train: smoke: loss goes down, checkpoint resumes bit for bit, eval runs") {
+    Vocab vocab = passkey_vocab();
+    TrainConfig tc;
+    tc.filler_min = 0;
+    tc.filler_max = 10;
+    tc.steps = 24;
+    tc.batch = 4;
+    tc.opt.lr = 3e-3f;
+    tc.opt.warmup = 2;
+    tc.rpo = true;
+    tc.rsp = 0.5f;
+    tc.lm_weight = 0.1f;
+    tc.seed = 5;
+    tc.threads = 2;
+
+    // A: 24 steps straight, saving at step 12
+    ModelWeights wa(tiny_cfg());
+    init_weights(wa, tc.seed);
+    TrainState sa;
+    std::vector<float> losses;
+    const std::string mid = "/tmp/fam_test_train_mid.safetensors";
+    train(wa, sa, tc, vocab, [&](const StepStats& s, const TrainState& st) {
+        losses.push_back(s.loss);
+        if (s.step == 12) save_train_checkpoint(mid, wa, st, tc, vocab);
+    });
+    CHECK(sa.step == 24);
+    double first = (losses[0] + losses[1] + losses[2]) / 3, last = (losses[21] + losses[22] + losses[23]) / 3;
+    INFO("loss first 3 steps " << first << ", last 3 steps " << last);
+    CHECK(last < first);
+
+    // B: resume from step 12 with a different thread count: identical weights, bit for bit
+    ModelWeights wb;
+    TrainState sb;
+    Vocab vb;
+    load_train_checkpoint(mid, wb, sb, &vb);
+    CHECK(sb.step == 12);
+    CHECK(vb.words == vocab.words);
+    TrainConfig tb = tc;
+    tb.threads = 1;
+    train(wb, sb, tb, vb, [](const StepStats&, const TrainState&) {});
+    REQUIRE(wb.buffer.size() == wa.buffer.size());
+    CHECK(std::memcmp(wb.buffer.data(), wa.buffer.data(), sizeof(float) * wa.buffer.size()) == 0);
+    CHECK(std::memcmp(sb.opt.m.data(), sa.opt.m.data(), sizeof(float) * sa.opt.m.size()) == 0);
+    CHECK(sb.rng_state == sa.rng_state);
+
+    // eval: deterministic, in [0, 1]
+    float a1 = eval_passkey(wa, vocab, 5, 6, 1), a2 = eval_passkey(wa, vocab, 5, 6, 1, 5, 1);
+    CHECK(a1 == a2);
+    CHECK((a1 >= 0.0f && a1 <= 1.0f));
+    std::remove(mid.c_str());
+}
