@@ -84,6 +84,8 @@ void fam_layer_forward(float* out, float* fam_final, LayerCache& c, const float*
         if (F > 0) qkv_forward(b.fam, fam_in, fam_in_pos, F, w, cfg);
 
         // [Alg.1 step 2] [Alg.2 step 3] K^ <- Concat(K_mem, K^F, K_tau) and V^ likewise.
+        // [Alg.2 step 6] K~ <- Concat(K^F, K_tau): the same buffer; the FAM rows' mask
+        // simply leaves out the memory columns.
         // Memory block tau-M+i sits in columns i*B..i*B+B-1; blocks before 0 stay zero
         // (the mask never selects them).
         grow_zero(b.k, (size_t)C * D);
