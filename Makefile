@@ -66,6 +66,27 @@ bench: $(BENCH_BIN) ## run the benchmark programs side by side
 walkthroughs: $(WALK_BIN) ## build and run the numbered walkthroughs
 	@for w in $(WALK_BIN); do echo "== $$w"; $$w --out $(BUILD)/walkthroughs/out || exit 1; done
 
+masks-docs: $(BUILD)/fam ## regenerate docs/img/ and the figures in docs/masks.md (paper Fig. 1, 2) from build/fam
+	@# Each "<!-- fig NAME: ARGS -->" / "<!-- png NAME: ARGS -->" / "<!-- run: ARGS -->" marker in
+	@# docs/masks.md is followed by the output of build/fam, up to the next "<!-- end -->".
+	@mkdir -p docs/img; skip=0; \
+	while IFS= read -r line; do \
+	  if [[ $$skip = 1 && $$line != '<!-- end -->' ]]; then continue; fi; \
+	  skip=0; printf '%s\n' "$$line"; \
+	  if [[ $$line =~ ^'<!-- '(fig|png)' '([a-z0-9_]+)': '(.*)' -->'$$ ]]; then \
+	    kind=$${BASH_REMATCH[1]}; name=$${BASH_REMATCH[2]}; args=$${BASH_REMATCH[3]}; skip=1; \
+	    ext=$$([ $$kind = fig ] && echo svg || echo png); \
+	    $(BUILD)/fam mask $$args --format $$ext --out docs/img/$$name.$$ext >&2 || exit 1; \
+	    printf '\n![%s](img/%s.%s)\n\n' "$$name" "$$name" "$$ext"; \
+	    if [ $$kind = fig ]; then \
+	      printf '```text\n$$ build/fam mask %s\n' "$$args"; $(BUILD)/fam mask $$args || exit 1; printf '```\n\n'; \
+	    fi; \
+	  elif [[ $$line =~ ^'<!-- run: '(.*)' -->'$$ ]]; then \
+	    args=$${BASH_REMATCH[1]}; skip=1; \
+	    printf '\n```text\n$$ build/fam %s\n' "$$args"; $(BUILD)/fam $$args || exit 1; printf '```\n\n'; \
+	  fi; \
+	done < docs/masks.md > docs/masks.md.tmp && mv docs/masks.md.tmp docs/masks.md
+
 deps: $(DEPS_OK) ## install missing Debian packages (as root) or print the command
 
 fixtures: ## regenerate tests/reference fixtures with PyTorch (installs python3-torch)

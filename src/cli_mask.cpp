@@ -88,6 +88,8 @@ int cmd_mask(int argc, char** argv) {
     } else if (kind == "swa") {
         mk = swa_mask(T, w);
     } else if (kind == "bswa") {
+        // composing the picture costs about T^3 per layer, so keep it to picture sizes
+        if (depth > 1 && T > 512) throw UsageError("fam mask: --depth above 1 needs --len <= 512, got " + std::to_string(T));
         mk = depth == 1 ? bswa_mask(T, B, M) : receptive_field_mask(T, B, M, depth);
     } else if (block_view) {
         // the steady state by default: block tau = M is the first with all M memory blocks
@@ -137,6 +139,12 @@ int cmd_receptive_field(int argc, char** argv) {
     const int F = (int)args.integer("fam", 1, 64);
     const int t = T - 1;
 
+    // the FAM line (not printed with --json) composes the timeline mask [n, n]: refuse sizes that would not fit
+    long long n = (long long)T + (long long)F * (T / B + 1);
+    if (!args.flag_set("json") && n * n > (1LL << 27))
+        throw UsageError("fam receptive-field: the FAM timeline mask would be " + std::to_string(n) + " x " +
+                         std::to_string(n) + "; use a smaller --len or --fam");
+
     const int earliest = receptive_field_earliest(T, B, M, depth, t);
     const int size = t - earliest + 1;
     if (args.flag_set("json")) {
@@ -153,10 +161,6 @@ int cmd_receptive_field(int argc, char** argv) {
     std::printf("  BSWA closed form max(0, (floor(t/B) - depth*M) * B) = max(0, (%d - %d*%d) * %d) = %d: %s\n",
                 t / B, depth, M, B, closed, closed == earliest ? "agrees" : "DISAGREES");
 
-    long long n = (long long)T + (long long)F * (T / B + 1);
-    if (n * n > (1LL << 27))
-        throw UsageError("fam receptive-field: the FAM timeline mask would be " + std::to_string(n) + " x " +
-                         std::to_string(n) + "; use a smaller --len or --fam");
     const int fam_earliest = fam_receptive_field_earliest(T, B, M, F, depth, t);
     std::printf("  FAM (F=%d) by reachability through the timeline mask over %d layers: earliest position %d, "
                 "size %d tokens%s\n", F, depth, fam_earliest, t - fam_earliest + 1,

@@ -7,6 +7,7 @@
 // so that a reader can check any cell by hand against the paper.
 #include "masks.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 // ---- argument checks: each message names the paper symbol and the value -------
@@ -121,8 +122,10 @@ Mask fam_block_mask(int B, int M, int F, int tau, int len) {
     // A partial block (len < B) updates no FAM (spec step 6), so it has no FAM rows.
     const int nF_rows = len == B ? F : 0;
     const int rows = len + nF_rows, cols = M * B + F + B;
-    Mask mk = new_mask("FAM block view B=" + std::to_string(B) + " M=" + std::to_string(M) +
-                           " F=" + std::to_string(F) + ", block tau=" + std::to_string(tau) +
+    // With F = 0 this is BSWA's block (paper Fig. 2a); say so in the picture.
+    Mask mk = new_mask((F == 0 ? "BSWA block view (F=0) B=" : "FAM block view B=") + std::to_string(B) +
+                           " M=" + std::to_string(M) + (F == 0 ? "" : " F=" + std::to_string(F)) +
+                           ", block tau=" + std::to_string(tau) +
                            (len < B ? " (partial, len=" + std::to_string(len) + ")" : ""),
                        rows, cols);
 
@@ -245,7 +248,11 @@ int receptive_field_earliest(int T, int B, int M, int depth, int t) {
     Mask mk = bswa_mask(T, B, M);
     std::vector<uint8_t> reached(T, 0);
     reached[t] = 1;
-    for (int l = 0; l < depth; l++) reached = reach_step(mk, reached);
+    for (int l = 0; l < depth; l++) {
+        std::vector<uint8_t> next = reach_step(mk, reached);
+        if (next == reached) break;  // a fixed point: every further layer gives the same set
+        reached = next;
+    }
     for (int s = 0; s < T; s++)
         if (reached[s]) return s;
     return t;  // unreachable: the diagonal is always 1
@@ -280,6 +287,7 @@ Mask receptive_field_mask(int T, int B, int M, int depth) {
             std::vector<uint8_t> r = reach_step(layer, row);
             std::copy(r.begin(), r.end(), next.m.begin() + (size_t)t * T);
         }
+        if (next.m == mk.m) break;  // a fixed point: further layers change nothing
         mk = next;
     }
     return mk;
@@ -319,6 +327,7 @@ int fam_receptive_field_earliest(int T, int B, int M, int F, int depth, int t) {
                 }
             }
         }
+        if (next == reached) break;  // a fixed point: further layers change nothing
         reached = next;
     }
     int earliest = t;
