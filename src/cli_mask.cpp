@@ -148,10 +148,7 @@ int cmd_receptive_field(int argc, char** argv) {
     const int earliest = receptive_field_earliest(T, B, M, depth, t);
     const int size = t - earliest + 1;
     if (args.flag_set("json")) {
-        nlohmann::json j;
-        j["earliest"] = earliest;
-        j["size"] = size;
-        std::printf("%s\n", j.dump().c_str());
+        std::printf("{\"earliest\": %d, \"size\": %d}\n", earliest, size);  // the documented form, spaces included
         return 0;
     }
     const int closed = receptive_field_earliest_closed_form(B, M, depth, t);

@@ -72,14 +72,18 @@ const Param& ModelWeights::param(const std::string& name) const {
 
 void init_weights(ModelWeights& w, uint64_t seed) {
     Rng rng(seed);
-    const float std = 0.02f;
-    const float resid_std = std / std::sqrt(2.0f * w.cfg.N);
+    const int N = w.cfg.N;
     for (const Param& p : w.params) {
         const std::string& n = p.name;
         bool is_gain = n.find("ln") != std::string::npos && n.find(".weight") != std::string::npos;
         bool is_bias = n.find(".bias") != std::string::npos;
         bool is_resid = n.find("attn.wo") != std::string::npos || n.find("ffn.w2") != std::string::npos;
-        float s = n == "fam_prompt" ? 1.0f : is_resid ? resid_std : std;
+        // fan-in scaling keeps unit-variance activations; residual writers shrink with depth
+        float s = 1.0f;  // tok_emb, fam_prompt: unit rows (both are layer-normed before use)
+        if (p.shape.size() == 2 && n != "tok_emb" && n != "fam_prompt") {
+            s = 1.0f / std::sqrt((float)p.shape[1]);
+            if (is_resid) s /= std::sqrt(2.0f * N);
+        }
         for (size_t i = 0; i < p.size; i++)
             p.data[i] = is_gain ? 1.0f : is_bias ? 0.0f : s * rng.normal();
     }

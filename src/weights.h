@@ -54,9 +54,10 @@ struct ModelWeights {
     const Param& param(const std::string& name) const;  // throws if unknown
 };
 
-// Random initialization, GPT-2 style: matrices and embeddings N(0, 0.02^2), the
-// residual projections wo and w2 scaled by 1/sqrt(2N), LayerNorm gains 1 and
-// biases 0, fam_prompt N(0, 1) (it is layer-normed before use). Deterministic in `seed`.
+// Random initialization, deterministic in `seed`: matrices N(0, 1/fan_in), the
+// residual projections wo and w2 further scaled by 1/sqrt(2N), tok_emb and
+// fam_prompt N(0, 1) (both are layer-normed before use), LayerNorm gains 1 and
+// biases 0.
 void init_weights(ModelWeights& w, uint64_t seed);
 
 // Number of parameters of a config (for printouts).
