@@ -40,6 +40,7 @@ static TrainConfig train_config_from_json(const nlohmann::json& j) {
     c.rsp = j.at("rsp");
     c.rsp_from = j.at("rsp_from");
     c.mem_stop_grad = j.at("mem_stop_grad");
+    c.tbptt = j.value("tbptt", 0);
     c.seed = j.at("seed");
     return c;
 }
@@ -76,6 +77,7 @@ int cmd_train(int argc, char** argv) {
         .option("rsp", "P", "random state passing probability (App. B.2.3; 0 = off)", "0")
         .option("rsp-from", "S", "enable RSP from this step on", "0")
         .flag("mem-stop-grad", "stop-gradient on memory segments (the paper's M_SG ablation)")
+        .option("tbptt", "T", "train only the last ~T tokens of longer examples, carrying the FAM in (fam, M = 0)", "0")
         .option("seed", "S", "seed for init, data, RPO and RSP", "1")
         .option("threads", "N", "sequences trained in parallel (results do not depend on it)", "2")
         .option("log-every", "N", "progress line every N steps", "50")
@@ -134,6 +136,7 @@ int cmd_train(int argc, char** argv) {
         tc.rsp = (float)a.number("rsp", 0, 1);
         tc.rsp_from = (int)a.integer("rsp-from", 0, 100000000);
         tc.mem_stop_grad = a.flag_set("mem-stop-grad");
+        tc.tbptt = (int)a.integer("tbptt", 0, 100000000);
         tc.seed = (uint64_t)a.integer("seed", 0);
         w = ModelWeights(c);
         init_weights(w, tc.seed);

@@ -51,6 +51,8 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Vocab&
     if (vocab.size() > mc.V)
         throw std::invalid_argument("the task needs a vocabulary of " + std::to_string(vocab.size()) +
                                     " tokens but the model has V = " + std::to_string(mc.V));
+    if (cfg.tbptt > 0 && (F == 0 || mc.M != 0))
+        throw std::invalid_argument("--tbptt carries only the FAM: it needs attention fam with M = 0");
     if (st.opt.m.size() != w.buffer.size()) st.opt = AdamW(cfg.opt, w.buffer.size());
     st.opt.cfg = cfg.opt;
     Rng rng(st.rng_state ? st.rng_state : cfg.seed * 0x9E3779B97F4A7C15ULL + 1);
@@ -82,11 +84,18 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Vocab&
         }
         bool use_rsp = F > 0 && cfg.rsp > 0.0f && st.step >= cfg.rsp_from && !st.rsp_fam.empty() &&
                        rng.uniform() < cfg.rsp;
+        // ---- truncation points (TBPTT): tokens [0, split) run forward only
+        std::vector<int> split(K, 0);
+        if (cfg.tbptt > 0)
+            for (int i = 0; i < K; i++) {
+                int T = (int)batch[i].tokens.size();
+                if (T > cfg.tbptt) split[i] = ((T - cfg.tbptt) / mc.B) * mc.B;
+            }
         // ---- each sequence's share of the batch loss: its weight sum over the total
         std::vector<float> wsum(K, 0.0f);
         double total_w = 0.0;
         for (int i = 0; i < K; i++) {
-            for (size_t t = 0; t < batch[i].targets.size(); t++)
+            for (size_t t = split[i]; t < batch[i].targets.size(); t++)
                 if (batch[i].targets[t] >= 0) wsum[i] += batch[i].weights[t];
             total_w += wsum[i];
         }
@@ -98,11 +107,25 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Vocab&
             opt.pos_offset = offsets[i];
             opt.fam_start = use_rsp ? st.rsp_fam.data() : nullptr;
             ModelCache& c = caches[i];
-            model_forward(c, w, ex.tokens.data(), (int)ex.tokens.size(), opt);
-            losses[i] = model_loss(c, w, ex.targets.data(), ex.weights.data());
-            correct[i] = passkey_correct(c.logits.data(), mc.V, ex);
+            const int s0 = split[i], T = (int)ex.tokens.size() - s0;
+            std::vector<float> carried;
+            if (s0 > 0) {
+                // forward only over the first s0 tokens (whole blocks); keep the FAM they leave.
+                // It enters the trained part at positions s0-F..s0-1 (pos_offset + s0 - F + j),
+                // exactly where the last block's update put it.
+                model_forward(c, w, ex.tokens.data(), s0, opt);
+                carried = c.fam_final;
+                opt.fam_start = carried.data();
+                opt.pos_offset += (float)s0;
+            }
+            model_forward(c, w, ex.tokens.data() + s0, T, opt);
+            losses[i] = model_loss(c, w, ex.targets.data() + s0, ex.weights.data() + s0);
+            PasskeyExample tail;  // answer position relative to the trained part
+            tail.key = ex.key;
+            tail.answer_pos = ex.answer_pos - s0;
+            correct[i] = passkey_correct(c.logits.data(), mc.V, tail);
             dws[i].zero();
-            model_backward(dws[i], c, w, ex.targets.data(), ex.weights.data(),
+            model_backward(dws[i], c, w, ex.targets.data() + s0, ex.weights.data() + s0,
                            (float)(wsum[i] / total_w), cfg.mem_stop_grad);
         });
         // ---- reduce in sequence order, then one AdamW step
@@ -142,7 +165,7 @@ static nlohmann::json train_config_json(const TrainConfig& c) {
             {"beta1", c.opt.beta1},    {"beta2", c.opt.beta2},       {"weight_decay", c.opt.weight_decay},
             {"clip", c.opt.clip},      {"warmup", c.opt.warmup},     {"schedule", c.opt.schedule},
             {"rpo", c.rpo},            {"rsp", c.rsp},               {"rsp_from", c.rsp_from},
-            {"mem_stop_grad", c.mem_stop_grad}, {"seed", c.seed}};
+            {"mem_stop_grad", c.mem_stop_grad}, {"tbptt", c.tbptt}, {"seed", c.seed}};
 }
 
 void save_train_checkpoint(const std::string& path, const ModelWeights& w, const TrainState& s,

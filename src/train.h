@@ -27,6 +27,12 @@ struct TrainConfig {
     float rsp = 0.0f;          // App. B.2.3: probability of starting from the last step's final FAM
     int rsp_from = 0;          // RSP only from this step on
     bool mem_stop_grad = false;  // M_SG ablation
+    // Truncated backpropagation through the FAM chain (fam with M = 0 only): an
+    // example longer than `tbptt` tokens runs its first whole blocks forward only,
+    // and the FAM they leave is carried (as a constant) into the last ~tbptt
+    // tokens, which are trained. Short examples teach storing the key; long ones
+    // teach keeping it over many FAM updates at the cost of a forward pass. 0 = off.
+    int tbptt = 0;
     uint64_t seed = 1;
     int threads = 2;           // sequences of a batch run in parallel; results do not depend on it
     int log_every = 50;

@@ -205,3 +205,30 @@ TEST_CASE("model: bad input is refused with a clear error") {
     b.H = 2;  // Dh = 3: odd
     CHECK_THROWS_WITH_AS(b.validate(), doctest::Contains("even"), std::invalid_argument);
 }
+
+TEST_CASE("model: a FAM carried across chunks (M = 0) continues the sequence exactly (TBPTT, eval)") {
+    // Running tokens [0, s) and then [s, T) from the FAM the first part left, at
+    // position offset s, is the same computation as one pass over [0, T) when
+    // M = 0 and s is a whole number of blocks: the FAM is all that crosses blocks.
+    for (int F : {1, 3, 6}) {
+        FamConfig cfg = make_cfg(AttentionKind::Fam, 4, 0, F);
+        ModelWeights w = random_model(cfg, 40 + F);
+        Rng rng(F);
+        const int T = 23;
+        std::vector<int> tokens = random_tokens(T, cfg.V, rng);
+        ModelCache whole;
+        model_forward(whole, w, tokens.data(), T);
+        for (int s : {4, 12, 20}) {
+            ModelCache head, tail;
+            model_forward(head, w, tokens.data(), s);
+            std::vector<float> carried = head.fam_final;
+            ForwardOptions opt;
+            opt.fam_start = carried.data();
+            opt.pos_offset = (float)s;
+            model_forward(tail, w, tokens.data() + s, T - s, opt);
+            check_close("chunked logits F=" + std::to_string(F) + " s=" + std::to_string(s), tail.logits.data(),
+                        whole.logits.data() + (size_t)s * cfg.V, tail.logits.size(), 2e-5f);
+            check_close("chunked fam_final", tail.fam_final.data(), whole.fam_final.data(), whole.fam_final.size(), 2e-5f);
+        }
+    }
+}
