@@ -41,12 +41,14 @@ WALK_SRC  := $(wildcard walkthroughs/*.cpp)
 WALK_BIN  := $(WALK_SRC:walkthroughs/%.cpp=$(BUILD)/walkthroughs/%)
 BENCH_SRC := $(wildcard bench/*.cpp)
 BENCH_BIN := $(BENCH_SRC:bench/%.cpp=$(BUILD)/bench/%)
+TOOL_SRC  := $(wildcard tools/*.cpp)
+TOOL_BIN  := $(TOOL_SRC:tools/%.cpp=$(BUILD)/tools/%)
 DEPS_OK   := $(BUILD)/.deps-ok
 
-.PHONY: all demo test debug asan bench walkthroughs masks-docs deps fixtures clean help
+.PHONY: reproduce-passkey all demo test debug asan bench walkthroughs masks-docs deps fixtures clean help
 .DEFAULT_GOAL := all
 
-all: $(BUILD)/fam $(BUILD)/tests $(WALK_BIN) $(BENCH_BIN) ## build everything (default): build/fam, build/tests, walkthroughs, benchmarks
+all: $(BUILD)/fam $(BUILD)/tests $(WALK_BIN) $(BENCH_BIN) $(TOOL_BIN) ## build everything (default): build/fam, build/tests, walkthroughs, benchmarks, tools
 
 demo: $(BUILD)/fam ## run the quick-start demo
 	@$(BUILD)/fam demo
@@ -87,6 +89,9 @@ masks-docs: $(BUILD)/fam ## regenerate docs/img/ and the figures in docs/masks.m
 	  fi; \
 	done < docs/masks.md > docs/masks.md.tmp && mv docs/masks.md.tmp docs/masks.md
 
+reproduce-passkey: $(BUILD)/fam $(BUILD)/tools/passkey_report ## train FAM and BSWA M0/M1/M2/M1_SG on PassKey, evaluate, write docs/results/passkey.* (< 60 min, 2 cores)
+	@bash tools/reproduce_passkey.sh
+
 deps: $(DEPS_OK) ## install missing Debian packages (as root) or print the command
 
 fixtures: ## regenerate tests/reference fixtures with PyTorch (installs python3-torch)
@@ -126,6 +131,10 @@ $(BUILD)/tests: $(OBJ) $(TEST_OBJ)
 	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/walkthroughs/%: walkthroughs/%.cpp $(OBJ) | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_CXXFLAGS) $< $(OBJ) -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tools/%: tools/%.cpp $(OBJ) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_CXXFLAGS) $< $(OBJ) -o $@ $(LDFLAGS) $(LDLIBS)
 

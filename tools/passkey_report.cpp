@@ -1,0 +1,190 @@
+// passkey_report.cpp: gathers what tools/reproduce_passkey.sh produced (the
+// trained checkpoints, their training times, their `fam eval --json` lines) into
+// docs/results/passkey.json, docs/results/passkey.md and an SVG plot of
+// accuracy against log filler length: the toy-scale analog of the paper's
+// Figure 3a (Section 3.2), with each BSWA model's receptive field marked.
+//
+// usage: passkey_report --dir build/passkey --models fam,bswa_m0,... --notes FILE
+//                       --json OUT.json --md OUT.md --svg OUT.svg
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "args.h"
+#include "checkpoint.h"
+#include "npy.h"
+
+using nlohmann::json;
+
+static std::string read_text(const std::string& path) {
+    std::ifstream f(path);
+    if (!f) throw std::runtime_error(path + ": cannot open");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+static std::string last_line(const std::string& text) {
+    std::string s = text;
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    size_t nl = s.rfind('\n');
+    return nl == std::string::npos ? s : s.substr(nl + 1);
+}
+
+// Theoretical receptive field of BSWA in tokens, as the paper counts it
+// (Section 3.2: "depth 18 x memory segment 2k = 36k"): N * M * B.
+static int receptive_field(const FamConfig& c) {
+    if (c.attention == AttentionKind::Full) return -1;  // unbounded
+    if (c.attention == AttentionKind::Fam) return -1;   // unbounded through the FAM
+    return c.N * c.M * c.B;
+}
+
+static std::string fmt(double x, int prec = 2) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.*f", prec, x);
+    return b;
+}
+
+// Accuracy against log2(filler): one polyline per model, receptive fields dashed.
+static std::string plot_svg(const json& models) {
+    const int W = 760, H = 420, L = 70, R = 190, Tm = 40, Bm = 60;
+    double xmin = 1e300, xmax = 0;
+    for (const auto& m : models)
+        for (auto it = m["accuracy"].begin(); it != m["accuracy"].end(); ++it) {
+            double f = std::max(1.0, std::stod(it.key()));
+            xmin = std::min(xmin, f);
+            xmax = std::max(xmax, f);
+        }
+    double lx0 = std::floor(std::log2(xmin)), lx1 = std::ceil(std::log2(xmax));
+    if (lx1 <= lx0) lx1 = lx0 + 1;
+    auto X = [&](double f) { return L + (std::log2(std::max(1.0, f)) - lx0) / (lx1 - lx0) * (W - L - R); };
+    auto Y = [&](double a) { return Tm + (1.0 - a) * (H - Tm - Bm); };
+    const char* colors[] = {"#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"};
+    std::ostringstream s;
+    s << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H
+      << "' font-family='sans-serif' font-size='12'>\n<rect width='100%' height='100%' fill='white'/>\n";
+    s << "<text x='" << W / 2 - 60 << "' y='22' font-size='15' text-anchor='middle'>PassKey retrieval vs filler length (toy-scale Fig. 3a)</text>\n";
+    for (double a = 0; a <= 1.001; a += 0.25) {
+        s << "<line x1='" << L << "' x2='" << W - R << "' y1='" << Y(a) << "' y2='" << Y(a) << "' stroke='#ddd'/>\n";
+        s << "<text x='" << L - 8 << "' y='" << Y(a) + 4 << "' text-anchor='end'>" << fmt(a, 2) << "</text>\n";
+    }
+    for (double lx = lx0; lx <= lx1; lx++) {
+        double x = L + (lx - lx0) / (lx1 - lx0) * (W - L - R);
+        s << "<line x1='" << x << "' x2='" << x << "' y1='" << Tm << "' y2='" << H - Bm << "' stroke='#eee'/>\n";
+        s << "<text x='" << x << "' y='" << H - Bm + 16 << "' text-anchor='middle'>" << (long)std::pow(2.0, lx) << "</text>\n";
+    }
+    s << "<text x='" << (L + W - R) / 2 << "' y='" << H - 18 << "' text-anchor='middle'>filler length in tokens (log scale)</text>\n";
+    s << "<text transform='translate(18," << (Tm + H - Bm) / 2 << ") rotate(-90)' text-anchor='middle'>exact-match accuracy</text>\n";
+    s << "<rect x='" << L << "' y='" << Tm << "' width='" << W - L - R << "' height='" << H - Tm - Bm << "' fill='none' stroke='#333'/>\n";
+    int k = 0;
+    for (const auto& m : models) {
+        const char* col = colors[k % 7];
+        std::vector<std::pair<double, double>> pts;
+        for (auto it = m["accuracy"].begin(); it != m["accuracy"].end(); ++it)
+            pts.push_back({std::stod(it.key()), it.value().get<double>()});
+        std::sort(pts.begin(), pts.end());
+        s << "<polyline fill='none' stroke='" << col << "' stroke-width='2.5' points='";
+        for (auto& p : pts) s << X(p.first) << "," << Y(p.second) << " ";
+        s << "'/>\n";
+        for (auto& p : pts) s << "<circle cx='" << X(p.first) << "' cy='" << Y(p.second) << "' r='3.5' fill='" << col << "'/>\n";
+        int rf = m["receptive_field"].get<int>();
+        if (rf > 0 && rf >= xmin / 2 && rf <= xmax * 2) {
+            s << "<line x1='" << X(rf) << "' x2='" << X(rf) << "' y1='" << Tm << "' y2='" << H - Bm
+              << "' stroke='" << col << "' stroke-dasharray='5,4'/>\n";
+            s << "<text x='" << X(rf) + 3 << "' y='" << Tm + 12 + 12 * k << "' fill='" << col << "' font-size='10'>RF "
+              << m["name"].get<std::string>() << " = " << rf << "</text>\n";
+        }
+        s << "<line x1='" << W - R + 15 << "' x2='" << W - R + 40 << "' y1='" << Tm + 20 * k + 10 << "' y2='" << Tm + 20 * k + 10
+          << "' stroke='" << col << "' stroke-width='2.5'/>\n";
+        s << "<text x='" << W - R + 46 << "' y='" << Tm + 20 * k + 14 << "'>" << m["name"].get<std::string>() << "</text>\n";
+        k++;
+    }
+    s << "<text x='" << W - R + 15 << "' y='" << Tm + 20 * k + 20 << "' font-size='10' fill='#555'>dashed: BSWA receptive</text>\n";
+    s << "<text x='" << W - R + 15 << "' y='" << Tm + 20 * k + 33 << "' font-size='10' fill='#555'>field N*M*B (tokens)</text>\n";
+    s << "</svg>\n";
+    return s.str();
+}
+
+int main(int argc, char** argv) {
+    try {
+        ArgParser a("passkey_report", "Collect the PassKey reproduction into JSON, Markdown and an SVG plot.");
+        a.option("dir", "DIR", "where reproduce_passkey.sh left checkpoints, times and evals", "build/passkey")
+            .option("models", "A,B,...", "model names, in table order", "", true)
+            .option("notes", "FILE", "Markdown appended to the report (what was needed, what failed)")
+            .option("json", "FILE", "output JSON", "docs/results/passkey.json")
+            .option("md", "FILE", "output Markdown", "docs/results/passkey.md")
+            .option("svg", "FILE", "output SVG plot", "docs/results/passkey.svg");
+        if (!a.parse(argc - 1, argv + 1)) return 0;
+        std::string dir = a.str("dir");
+        json models = json::array();
+        std::stringstream names(a.str("models"));
+        std::string name;
+        std::vector<std::string> fillers;
+        std::ostringstream configs;
+        while (std::getline(names, name, ',')) {
+            SafeTensors st = safetensors_load(dir + "/" + name + ".safetensors");
+            FamConfig c = config_from_metadata(st);
+            json tc = json::parse(st.meta("train.config"));
+            json acc = json::parse(last_line(read_text(dir + "/" + name + ".eval.json")))["accuracy"];
+            double secs = std::stod(read_text(dir + "/" + name + ".seconds"));
+            std::string label = name;
+            json m = {{"name", label},
+                      {"attention", attention_name(c.attention)},
+                      {"block", c.B},
+                      {"mem", c.M},
+                      {"fam", c.fam_len()},
+                      {"layers", c.N},
+                      {"receptive_field", receptive_field(c)},
+                      {"train_filler", {tc["filler_min"], tc["filler_max"]}},
+                      {"train_seconds", std::round(secs * 10) / 10},
+                      {"mem_stop_grad", tc["mem_stop_grad"]},
+                      {"accuracy", acc}};
+            models.push_back(m);
+            if (fillers.empty())
+                for (auto it = acc.begin(); it != acc.end(); ++it) fillers.push_back(it.key());
+            configs << "- **" << label << "**: `" << c.describe() << "`; training `" << tc.dump() << "`; "
+                    << fmt(secs, 0) << " s\n";
+        }
+        std::sort(fillers.begin(), fillers.end(), [](const std::string& x, const std::string& y) { return std::stol(x) < std::stol(y); });
+        json out = {{"models", models}};
+        write_file_atomic(a.str("json"), out.dump(2) + "\n");
+        write_file_atomic(a.str("svg"), plot_svg(models));
+
+        std::ostringstream md;
+        md << "# PassKey retrieval at toy scale (the paper's Figure 3a)\n\n"
+           << "Generated by `make reproduce-passkey` (tools/reproduce_passkey.sh, tools/passkey_report.cpp);\n"
+           << "numbers in `passkey.json`. Exact match: all key digits are the arg-max at their answer\n"
+           << "positions. Receptive field (RF) of BSWA as the paper counts it: layers x memory segments x block.\n\n"
+           << "![accuracy vs filler length](passkey.svg)\n\n";
+        md << "| model | attention | B | M | F | RF (tokens) | train filler | train s |";
+        for (auto& f : fillers) md << " " << f << " |";
+        md << "\n|---|---|---|---|---|---|---|---|";
+        for (size_t i = 0; i < fillers.size(); i++) md << "---|";
+        md << "\n";
+        for (const auto& m : models) {
+            int rf = m["receptive_field"];
+            md << "| " << m["name"].get<std::string>() << " | " << m["attention"].get<std::string>()
+               << (m["mem_stop_grad"].get<bool>() ? " (SG)" : "") << " | " << m["block"] << " | " << m["mem"] << " | "
+               << m["fam"] << " | " << (rf < 0 ? std::string("unbounded") : std::to_string(rf)) << " | "
+               << m["train_filler"][0] << "-" << m["train_filler"][1] << " | " << m["train_seconds"] << " |";
+            for (auto& f : fillers) md << " " << (m["accuracy"].contains(f) ? fmt(m["accuracy"][f].get<double>(), 2) : "") << " |";
+            md << "\n";
+        }
+        md << "\n## Exact configurations and seeds\n\n" << configs.str() << "\n";
+        if (a.given("notes")) md << read_text(a.str("notes"));
+        write_file_atomic(a.str("md"), md.str());
+        std::printf("wrote %s, %s, %s\n", a.str("json").c_str(), a.str("md").c_str(), a.str("svg").c_str());
+        return 0;
+    } catch (const UsageError& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "passkey_report: error: %s\n", e.what());
+        return 1;
+    }
+}
