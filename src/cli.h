@@ -10,5 +10,7 @@ int cmd_receptive_field(int argc, char** argv);  // cli_mask.cpp: receptive fiel
 int cmd_init(int argc, char** argv);     // cli_model.cpp: random model -> safetensors
 int cmd_forward(int argc, char** argv);  // cli_model.cpp: logits.npy, fam_final.npy
 int cmd_grad(int argc, char** argv);     // cli_model.cpp: gradients -> safetensors
+int cmd_generate(int argc, char** argv); // cli_stream.cpp: generate after a prompt (FamState)
+int cmd_stream(int argc, char** argv);   // cli_stream.cpp: stream a token file, constant memory
 int cmd_train(int argc, char** argv);    // cli_train.cpp: train on PassKey
 int cmd_eval(int argc, char** argv);     // cli_train.cpp: PassKey accuracy per filler length

@@ -12,6 +12,7 @@
 #include "args.h"
 #include "checkpoint.h"
 #include "cli.h"
+#include "fam_state.h"
 #include "model.h"
 #include "naive.h"
 #include "npy.h"
@@ -84,10 +85,10 @@ int cmd_forward(int argc, char** argv) {
                                "the last complete block).");
     a.option("model", "FILE", "model .safetensors", "", true)
         .option("tokens", "IDS", "comma-separated token ids, e.g. 3,1,4,1,5", "", true)
-        .option("path", "P", "naive (readable reference) | blockwise (the paper's way)", "blockwise")
+        .option("path", "P", "naive (readable) | blockwise (the paper's way) | stream (token by token)", "blockwise")
         .option("out", "DIR", "output directory (created if missing)", "", true);
     if (!a.parse(argc, argv)) return 0;
-    std::string path = a.choice("path", {"naive", "blockwise"});
+    std::string path = a.choice("path", {"naive", "blockwise", "stream"});
     ModelWeights w = load_model(a.str("model"));
     std::vector<int> tokens = parse_ids(a, "tokens", w.cfg.V, false);
     const int T = (int)tokens.size(), N = w.cfg.N, F = w.cfg.fam_len(), D = w.cfg.D;
@@ -97,6 +98,12 @@ int cmd_forward(int argc, char** argv) {
         NaiveResult r = naive_forward(w, tokens.data(), T);
         logits = r.logits;
         fam_final = r.fam_final;
+    } else if (path == "stream") {
+        FamState st(w.cfg);  // one token at a time, as generation sees them
+        stream_reset(st, w);
+        logits.resize((size_t)T * w.cfg.V);
+        for (int t = 0; t < T; t++) stream_step(st, w, tokens[t], &logits[(size_t)t * w.cfg.V]);
+        fam_final = stream_fam(st);
     } else {
         ModelCache c;
         model_forward(c, w, tokens.data(), T);

@@ -20,8 +20,10 @@ static const Command kCommands[] = {
     {"mask", cmd_mask, "draw an attention mask: causal, SWA, BSWA, FAM (paper Fig. 1, 2)"},
     {"receptive-field", cmd_receptive_field, "how far back a token sees after N layers (paper Fig. 1d)"},
     {"init", cmd_init, "write a randomly initialized model (safetensors)"},
-    {"forward", cmd_forward, "run a model: logits.npy and fam_final.npy (naive or blockwise path)"},
+    {"forward", cmd_forward, "run a model: logits.npy and fam_final.npy (naive, blockwise or stream path)"},
     {"grad", cmd_grad, "gradients of the loss for every parameter (safetensors)"},
+    {"generate", cmd_generate, "generate tokens after a prompt, constant memory (paper App. D.4)"},
+    {"stream", cmd_stream, "stream a token file of any length: loss, tokens/s, peak memory"},
     {"train", cmd_train, "train on PassKey with AdamW, RPO, RSP, M_SG (paper Section 3.2)"},
     {"eval", cmd_eval, "PassKey exact-match accuracy per filler length"},
 };

@@ -28,6 +28,16 @@ static void prompt_forward(ModelCache& c, const ModelWeights& w) {
     }
 }
 
+std::vector<float> initial_fam(const ModelWeights& w, float pos_offset) {
+    const int N = w.cfg.N, D = w.cfg.D, F = w.cfg.fam_len();
+    ModelCache c;  // the same prompt pass as model_forward, so the same bits
+    c.fam_init.assign((size_t)N * F * D, 0.0f);
+    c.prompt_pos.resize(F);
+    for (int j = 0; j < F; j++) c.prompt_pos[j] = (float)(j - F) + pos_offset;
+    if (F > 0) prompt_forward(c, w);
+    return c.fam_init;
+}
+
 void model_forward(ModelCache& c, const ModelWeights& w, const int* tokens, int T,
                    const ForwardOptions& opt) {
     const FamConfig& cfg = w.cfg;

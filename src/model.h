@@ -51,6 +51,12 @@ struct ModelCache {
     std::vector<float> losses;            // [T]    (after model_loss)
 };
 
+// [App. B.1] The initial FAM of every layer, [N, F, D]: the prompt pass of
+// model_forward for a fresh sequence (positions -F..-1 + pos_offset), without
+// keeping anything for backward. Streaming inference (src/fam_state.h) starts
+// from it. Empty when the config has no FAM.
+std::vector<float> initial_fam(const ModelWeights& w, float pos_offset = 0.0f);
+
 // Forward over one sequence of T tokens: fills c.logits [T, V] and c.fam_final.
 // Throws std::invalid_argument on an empty sequence or a token outside [0, V).
 void model_forward(ModelCache& c, const ModelWeights& w, const int* tokens, int T,

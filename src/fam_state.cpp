@@ -1,0 +1,643 @@
+// fam_state.cpp: see fam_state.h. Paper Section 1 and Appendix D.4 (O(1)
+// memory inference), Section 2.1 (the KV ring buffer of BSWA), Algorithm 2
+// (the FAM step of a block); ../shared/spec/architecture.md, "The FAM".
+#include "fam_state.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+#include <stdexcept>
+
+#include "attention.h"
+#include "checkpoint.h"
+#include "model.h"
+#include "ops.h"
+
+// `full` has no block to cut a prefill at: it goes through in chunks of this many rows.
+static const int kFullChunk = 64;
+
+static bool is_full(const FamConfig& c) { return c.attention == AttentionKind::Full; }
+
+static void presize_qkv(QkvCache& c, int R, int D) {
+    // qkv_forward only grows its buffers: sizing them now means it never allocates
+    for (auto* v : {&c.x, &c.xn, &c.q, &c.k, &c.v}) v->resize((size_t)R * D);
+    for (auto* v : {&c.ln1_mean, &c.ln1_rstd, &c.pos}) v->resize(R);
+}
+static void presize_out(OutCache& c, int R, int D, int Dff) {
+    for (auto* v : {&c.att, &c.a, &c.an}) v->resize((size_t)R * D);
+    for (auto* v : {&c.ln2_mean, &c.ln2_rstd}) v->resize(R);
+    for (auto* v : {&c.h, &c.g}) v->resize((size_t)R * Dff);
+}
+
+FamState::FamState(const FamConfig& c) : cfg(c) {
+    cfg.validate();
+    const int D = cfg.D, H = cfg.H, N = cfg.N;
+    F = cfg.fam_len();
+    layers.resize(N);
+    // rows in flight per call: one block (full: one chunk), plus the F FAM rows of an update
+    const int Rb = is_full(cfg) ? kFullChunk : cfg.B, R = Rb + F;
+    if (!is_full(cfg)) {
+        C = F + (cfg.M + 1) * cfg.B;
+        for (FamLayerState& L : layers) {
+            L.fam.assign((size_t)F * D, 0.0f);
+            L.fam_pos.assign(F, 0.0f);
+            L.q_fam.assign((size_t)F * D, 0.0f);
+            L.k.assign((size_t)C * D, 0.0f);
+            L.v.assign((size_t)C * D, 0.0f);
+        }
+        // the masks of complete blocks tau = 0..M (tau >= M looks like tau = M), as fam_layer uses
+        plan = make_block_plan(cfg, (cfg.M + 1) * cfg.B);
+        s.k.assign((size_t)C * D, 0.0f);
+        s.v.assign((size_t)C * D, 0.0f);
+        s.P.assign((size_t)H * R * C, 0.0f);
+        s.mask.assign((size_t)R * C, 0);
+    }
+    s.x.assign((size_t)Rb * D, 0.0f);
+    s.x_next.assign((size_t)Rb * D, 0.0f);
+    s.pos.assign(Rb, 0.0f);
+    presize_qkv(s.qkv, Rb, D);
+    presize_qkv(s.qkv_fam, F, D);
+    presize_out(s.out, Rb, D, cfg.Dff);
+    presize_out(s.out_fam, F, D, cfg.Dff);
+    s.q.assign((size_t)R * D, 0.0f);
+    s.att.assign((size_t)R * D, 0.0f);
+    s.fam_new.assign((size_t)F * D, 0.0f);
+    s.xf.assign((size_t)Rb * D, 0.0f);
+    s.lnf_mean.assign(Rb, 0.0f);
+    s.lnf_rstd.assign(Rb, 0.0f);
+    s.probs.assign(cfg.V, 0.0f);
+    s.order.assign(cfg.V, 0);
+}
+
+template <class T>
+static size_t cap(const std::vector<T>& v) {
+    return v.capacity() * sizeof(T);
+}
+
+size_t FamState::capacity_bytes() const {
+    size_t n = 0;
+    for (const FamLayerState& L : layers) n += cap(L.fam) + cap(L.fam_pos) + cap(L.q_fam) + cap(L.k) + cap(L.v);
+    for (const QkvCache* c : {&s.qkv, &s.qkv_fam})
+        n += cap(c->x) + cap(c->ln1_mean) + cap(c->ln1_rstd) + cap(c->xn) + cap(c->q) + cap(c->k) +
+             cap(c->v) + cap(c->pos);
+    for (const OutCache* c : {&s.out, &s.out_fam})
+        n += cap(c->att) + cap(c->a) + cap(c->ln2_mean) + cap(c->ln2_rstd) + cap(c->an) + cap(c->h) + cap(c->g);
+    n += cap(s.x) + cap(s.x_next) + cap(s.pos) + cap(s.q) + cap(s.k) + cap(s.v) + cap(s.att) + cap(s.P) +
+         cap(s.mask) + cap(s.fam_new) + cap(s.xf) + cap(s.lnf_mean) + cap(s.lnf_rstd) + cap(s.probs) +
+         cap(s.order);
+    for (const Mask& m : plan.masks) n += cap(m.m);
+    return n;
+}
+
+// ---- checks -------------------------------------------------------------------
+
+static bool same_config(const FamConfig& a, const FamConfig& b) {
+    bool same = a.V == b.V && a.D == b.D && a.H == b.H && a.N == b.N && a.Dff == b.Dff &&
+                a.attention == b.attention && a.rope_base == b.rope_base;
+    if (!is_full(a)) same = same && a.B == b.B && a.M == b.M && a.fam_len() == b.fam_len();
+    return same;
+}
+
+static void check_model(const FamState& st, const ModelWeights& w) {
+    if (!same_config(st.cfg, w.cfg))
+        throw std::invalid_argument("stream state was allocated for '" + st.cfg.describe() +
+                                    "' but the model is '" + w.cfg.describe() + "'");
+}
+
+static void check_ready(const FamState& st, const ModelWeights& w) {
+    check_model(st, w);
+    if (!st.ready) throw std::invalid_argument("stream state used before stream_reset (or a load)");
+}
+
+static void check_token(const FamState& st, int token, int64_t pos) {
+    if (token < 0 || token >= st.cfg.V)
+        throw std::invalid_argument("token id " + std::to_string(token) + " at position " +
+                                    std::to_string(pos) + " is outside the vocabulary [0, " +
+                                    std::to_string(st.cfg.V) + ")");
+}
+
+// ---- the pieces of a step -----------------------------------------------------
+
+// [Alg.2 step 2] Q^F, K^F, V^F <- QKV(PreLN(F_{tau-1})): done once per block, when
+// the FAM enters it; K^F, V^F go to rows 0..F-1 of the layer's key/value buffer.
+static void project_fam(FamState& st, int l, const ModelWeights& w) {
+    FamLayerState& L = st.layers[l];
+    const size_t FD = (size_t)st.F * st.cfg.D;
+    if (st.F == 0) return;
+    qkv_forward(st.s.qkv_fam, L.fam.data(), L.fam_pos.data(), st.F, w.layers[l], st.cfg);
+    std::memcpy(L.q_fam.data(), st.s.qkv_fam.q.data(), sizeof(float) * FD);
+    std::memcpy(L.k.data(), st.s.qkv_fam.k.data(), sizeof(float) * FD);
+    std::memcpy(L.v.data(), st.s.qkv_fam.v.data(), sizeof(float) * FD);
+}
+
+// logits [n, V] = LN_f(x) W_out^T for the n rows in flight (token rows only).
+static void head_forward(FamState& st, const ModelWeights& w, int n, float* logits) {
+    if (!logits) return;
+    const int D = st.cfg.D;
+    layernorm_forward(st.s.xf.data(), st.s.lnf_mean.data(), st.s.lnf_rstd.data(), st.s.x.data(), w.lnf_g,
+                      w.lnf_b, n, D);
+    linear_forward(logits, st.s.xf.data(), w.lm_head, n, D, st.cfg.V);
+}
+
+// Ring slot of the block `age` blocks before the current one (age 0 = current).
+static int slot_of(const FamState& st, int age) {
+    const int S = st.cfg.M + 1;
+    return ((st.head - age) % S + S) % S;
+}
+
+// [Alg.2 step 6-8] the FAM update of layer l once its block is complete, on the
+// ring buffer as it stands: F_tau from F_{tau-1} and the block's B keys.
+static void fam_update(FamState& st, int l, const ModelWeights& w) {
+    FamLayerState& L = st.layers[l];
+    StreamScratch& s = st.s;
+    const int D = st.cfg.D, H = st.cfg.H, B = st.cfg.B, F = st.F, C = st.C;
+    // [Alg.2 step 6] K~ <- Concat(K^F, K_tau): FAM rows see the F FAM keys and every key
+    // of the current block's slot (all B), no memory. One mask row, repeated F times.
+    uint8_t* m = s.mask.data();
+    std::memset(m, 0, C);
+    std::memset(m, 1, F);
+    std::memset(m + F + (size_t)st.head * B, 1, B);
+    for (int i = 1; i < F; i++) std::memcpy(m + (size_t)i * C, m, C);
+    // [Alg.2 step 7] A^F <- SelfAttention(Q^F, K~, V~) + F_{tau-1}; zero residual for a
+    // fresh FAM (App. B.1)
+    attention_forward(s.att.data(), s.P.data(), L.q_fam.data(), L.k.data(), L.v.data(), m, F, C, D, H);
+    // [Alg.2 step 8] F_tau <- FF(PreLN(A^F)) + A^F
+    out_forward(s.fam_new.data(), s.out_fam, L.fresh ? nullptr : L.fam.data(), s.att.data(), F,
+                w.layers[l], st.cfg);
+    std::memcpy(L.fam.data(), s.fam_new.data(), sizeof(float) * F * D);
+    // F_tau takes the positions of the last F tokens of the block (App. B.2.1, Table 7);
+    // st.pos already counts the block's last token
+    const int64_t t0 = st.pos - B;
+    for (int j = 0; j < F; j++) L.fam_pos[j] = (float)(t0 + B - F + j);
+    L.fresh = false;
+    // [Alg.2 step 2] for block tau+1: project the new FAM once
+    project_fam(st, l, w);
+}
+
+// The block is complete: the ring turns. The oldest memory slot becomes the new
+// current block (its keys stay until overwritten; the masks never select them).
+static void rotate(FamState& st) {
+    st.head = (st.head + 1) % (st.cfg.M + 1);
+    st.nmem = std::min(st.nmem + 1, st.cfg.M);
+    st.len = 0;
+}
+
+// `full` only: make room for `rows` keys. The one place a state grows, on
+// purpose: full attention is the O(T)-memory baseline the paper compares
+// against (App. D.4). Doubling keeps it to O(log T) allocations over a stream.
+static void grow_rows(std::vector<float>& v, size_t rows, int D) {
+    size_t need = rows * D;
+    if (v.capacity() < need) v.reserve(std::max(need, 2 * v.capacity()));
+    if (v.size() < need) v.resize(need);
+}
+template <class T>
+static void grow_to(std::vector<T>& v, size_t n) {
+    if (v.capacity() < n) v.reserve(std::max(n, 2 * v.capacity()));
+    if (v.size() < n) v.resize(n);
+}
+
+// ---- reset ------------------------------------------------------------------------
+
+void stream_reset(FamState& st, const ModelWeights& w) {
+    check_model(st, w);
+    const int N = st.cfg.N, D = st.cfg.D, F = st.F;
+    // [App. B.1] the initial FAM of every layer: the prompt pass, exactly as model_forward
+    std::vector<float> fam0 = initial_fam(w);
+    for (int l = 0; l < N; l++) {
+        FamLayerState& L = st.layers[l];
+        std::copy(fam0.begin() + (size_t)l * F * D, fam0.begin() + (size_t)(l + 1) * F * D, L.fam.begin());
+        for (int j = 0; j < F; j++) L.fam_pos[j] = (float)(j - F);  // positions -F..-1
+        L.fresh = true;
+        if (is_full(st.cfg)) {
+            L.k.clear();  // keeps the capacity
+            L.v.clear();
+        } else {
+            std::fill(L.k.begin(), L.k.end(), 0.0f);
+            std::fill(L.v.begin(), L.v.end(), 0.0f);
+        }
+    }
+    if (is_full(st.cfg)) st.C = 0;
+    st.pos = 0;
+    st.head = st.len = st.nmem = 0;
+    for (int l = 0; l < N; l++) project_fam(st, l, w);  // [Alg.2 step 2] for block 0
+    st.ready = true;
+}
+
+// ---- one token ----------------------------------------------------------------------
+
+static void step_full(FamState& st, const ModelWeights& w, int token, float* logits) {
+    StreamScratch& s = st.s;
+    const FamConfig& cfg = st.cfg;
+    const int D = cfg.D, H = cfg.H;
+    const int C = (int)st.pos + 1;  // keys 0..t: the whole past, causal by construction
+    grow_to(s.P, (size_t)H * C);
+    const float p = (float)st.pos;
+    embedding_forward(s.x.data(), &token, w.tok_emb, 1, D, cfg.V);
+    for (int l = 0; l < cfg.N; l++) {
+        FamLayerState& L = st.layers[l];
+        qkv_forward(s.qkv, s.x.data(), &p, 1, w.layers[l], cfg);
+        grow_rows(L.k, C, D);
+        grow_rows(L.v, C, D);
+        std::memcpy(&L.k[(size_t)st.pos * D], s.qkv.k.data(), sizeof(float) * D);
+        std::memcpy(&L.v[(size_t)st.pos * D], s.qkv.v.data(), sizeof(float) * D);
+        attention_forward(s.att.data(), s.P.data(), s.qkv.q.data(), L.k.data(), L.v.data(), nullptr, 1, C, D, H);
+        out_forward(s.x_next.data(), s.out, s.x.data(), s.att.data(), 1, w.layers[l], cfg);
+        std::swap(s.x, s.x_next);
+    }
+    st.C = C;
+    head_forward(st, w, 1, logits);
+    st.pos++;
+}
+
+void stream_step(FamState& st, const ModelWeights& w, int token, float* logits) {
+    check_ready(st, w);
+    check_token(st, token, st.pos);
+    if (is_full(st.cfg)) return step_full(st, w, token, logits);
+    StreamScratch& s = st.s;
+    const FamConfig& cfg = st.cfg;
+    const int D = cfg.D, H = cfg.H, B = cfg.B, F = st.F, C = st.C;
+    const float p = (float)st.pos;  // the token's position t (RPO offset 0 at inference)
+
+    // Which keys token t (row `len` of block tau) sees, in the buffer's order: the F
+    // FAM keys, the memory slots that exist (whole), its own slot up to itself.
+    // Keys come in another order than the blockwise path's [memory | FAM | block];
+    // softmax does not care, up to float rounding.
+    uint8_t* m = s.mask.data();
+    std::memset(m, 1, F);
+    for (int age = 0; age <= cfg.M; age++) {
+        uint8_t* slot = m + F + (size_t)slot_of(st, age) * B;
+        if (age == 0) {
+            std::memset(slot, 1, st.len + 1);
+            std::memset(slot + st.len + 1, 0, B - st.len - 1);
+        } else {
+            std::memset(slot, age <= st.nmem ? 1 : 0, B);
+        }
+    }
+
+    // h = tok_emb[token]
+    embedding_forward(s.x.data(), &token, w.tok_emb, 1, D, cfg.V);
+    const size_t row = (size_t)F + (size_t)st.head * B + st.len;  // the token's key row
+    for (int l = 0; l < cfg.N; l++) {
+        FamLayerState& L = st.layers[l];
+        // [Alg.2 step 1] q, k, v <- QKV(PreLN(i_t)), RoPE at t; k, v join the ring
+        qkv_forward(s.qkv, s.x.data(), &p, 1, w.layers[l], cfg);
+        std::memcpy(&L.k[row * D], s.qkv.k.data(), sizeof(float) * D);
+        std::memcpy(&L.v[row * D], s.qkv.v.data(), sizeof(float) * D);
+        // [Alg.2 step 3] K^_t <- Concat(K_mem, K^F, K_{tau,:t}) (the mask row above)
+        // [Alg.2 step 4] a_t <- SelfAttention(q_t, K^_t, V^_t) + i_t
+        attention_forward(s.att.data(), s.P.data(), s.qkv.q.data(), L.k.data(), L.v.data(), m, 1, C, D, H);
+        // [Alg.2 step 4-5] A = i_t + att Wo^T; o_t <- FF(PreLN(A)) + A
+        out_forward(s.x_next.data(), s.out, s.x.data(), s.att.data(), 1, w.layers[l], cfg);
+        std::swap(s.x, s.x_next);  // o_t enters the next layer
+    }
+    head_forward(st, w, 1, logits);
+    st.pos++;
+    st.len++;
+    if (st.len == B) {
+        // The block is complete: every layer compresses it into its next FAM
+        // (layer l's FAM needs only layer l's keys, all in the ring now)...
+        for (int l = 0; l < cfg.N && F > 0; l++) fam_update(st, l, w);
+        // ...and the ring turns.
+        rotate(st);
+    }
+}
+
+// ---- a block at a time ------------------------------------------------------------
+
+// n rows of the current block (n <= B - len) with the blockwise machinery of
+// fam_layer.cpp: one gemm per projection, keys gathered in block order
+// [memory | FAM | block], one attention call under fam_block_mask, and the FAM
+// rows riding in the same call when the chunk completes the block.
+static void prefill_block(FamState& st, const ModelWeights& w, const int* tokens, int n, float* logits) {
+    StreamScratch& s = st.s;
+    const FamConfig& cfg = st.cfg;
+    const int D = cfg.D, H = cfg.H, B = cfg.B, M = cfg.M, F = st.F, C = st.C;
+    const int i0 = st.len;                 // first row of the chunk inside the block
+    const bool complete = i0 + n == B;
+    const bool update = complete && F > 0;
+    const int R = n + (update ? F : 0);    // attention rows [block rows i0..i0+n-1; FAM rows]
+    const int64_t tau = st.pos / B;
+    // Rows [B block rows; F FAM rows] x cols [M*B memory | F FAM | B block] of the
+    // complete-block mask; block row i sees only block keys 0..i, so rows i0.. of it
+    // serve a chunk that starts mid-block, and the FAM rows follow row B-1.
+    const Mask& mask = st.plan.mask((int)std::min<int64_t>(tau, M));
+    const uint8_t* mrows = mask.m.data() + (size_t)i0 * mask.cols;
+
+    for (int i = 0; i < n; i++) s.pos[i] = (float)(st.pos + i);
+    embedding_forward(s.x.data(), tokens, w.tok_emb, n, D, cfg.V);
+    const size_t cur = (size_t)F + (size_t)st.head * B;  // the current slot's first key row
+    for (int l = 0; l < cfg.N; l++) {
+        FamLayerState& L = st.layers[l];
+        // [Alg.2 step 1] Q, K, V <- QKV(PreLN(I)): the chunk's rows in one gemm each
+        qkv_forward(s.qkv, s.x.data(), s.pos.data(), n, w.layers[l], cfg);
+        std::memcpy(&L.k[(cur + i0) * D], s.qkv.k.data(), sizeof(float) * n * D);
+        std::memcpy(&L.v[(cur + i0) * D], s.qkv.v.data(), sizeof(float) * n * D);
+        // [Alg.2 step 3] K^ <- Concat(K_mem, K^F, K_tau) in block order: memory block
+        // tau-M+i in rows i*B.. (blocks before 0 are absent: the mask never selects
+        // their rows, which keep whatever they held)
+        for (int i = M - st.nmem; i < M; i++) {
+            size_t src = (size_t)F + (size_t)slot_of(st, M - i) * B;
+            std::memcpy(&s.k[(size_t)i * B * D], &L.k[src * D], sizeof(float) * B * D);
+            std::memcpy(&s.v[(size_t)i * B * D], &L.v[src * D], sizeof(float) * B * D);
+        }
+        std::memcpy(&s.k[(size_t)M * B * D], L.k.data(), sizeof(float) * F * D);
+        std::memcpy(&s.v[(size_t)M * B * D], L.v.data(), sizeof(float) * F * D);
+        std::memcpy(&s.k[(size_t)(M * B + F) * D], &L.k[cur * D], sizeof(float) * (i0 + n) * D);
+        std::memcpy(&s.v[(size_t)(M * B + F) * D], &L.v[cur * D], sizeof(float) * (i0 + n) * D);
+        // queries: [block rows; FAM rows (only when the FAM is updated)]
+        std::memcpy(s.q.data(), s.qkv.q.data(), sizeof(float) * n * D);
+        if (update) std::memcpy(&s.q[(size_t)n * D], L.q_fam.data(), sizeof(float) * F * D);
+        // [Alg.2 step 4, 7] one softmax per row: block rows over memory, FAM and their
+        // causal prefix; FAM rows over the FAM and the whole block
+        attention_forward(s.att.data(), s.P.data(), s.q.data(), s.k.data(), s.v.data(), mrows, R, C, D, H);
+        // [Alg.2 step 4-5] A = I + att Wo^T; O <- FF(PreLN(A)) + A
+        out_forward(s.x_next.data(), s.out, s.x.data(), s.att.data(), n, w.layers[l], cfg);
+        if (update) {
+            // [Alg.2 step 7-8] F_tau <- FF(PreLN(A^F)) + A^F, A^F = F_{tau-1} (0 if fresh) + att Wo^T
+            out_forward(s.fam_new.data(), s.out_fam, L.fresh ? nullptr : L.fam.data(), &s.att[(size_t)n * D],
+                        F, w.layers[l], cfg);
+            std::memcpy(L.fam.data(), s.fam_new.data(), sizeof(float) * F * D);
+            for (int j = 0; j < F; j++) L.fam_pos[j] = (float)(tau * B + B - F + j);  // last F positions
+            L.fresh = false;
+            project_fam(st, l, w);  // [Alg.2 step 2] for block tau+1
+        }
+        std::swap(s.x, s.x_next);
+    }
+    head_forward(st, w, n, logits);
+    st.pos += n;
+    st.len += n;
+    if (complete) rotate(st);
+}
+
+// `full`: n <= kFullChunk rows attend causally to the whole growing cache.
+static void prefill_full(FamState& st, const ModelWeights& w, const int* tokens, int n, float* logits) {
+    StreamScratch& s = st.s;
+    const FamConfig& cfg = st.cfg;
+    const int D = cfg.D, H = cfg.H;
+    const int64_t t0 = st.pos;
+    const int C = (int)t0 + n;
+    grow_to(s.P, (size_t)H * n * C);
+    grow_to(s.mask, (size_t)n * C);
+    for (int i = 0; i < n; i++) {  // causal: row t0+i sees keys 0..t0+i
+        s.pos[i] = (float)(t0 + i);
+        std::memset(&s.mask[(size_t)i * C], 1, t0 + i + 1);
+        std::memset(&s.mask[(size_t)i * C + t0 + i + 1], 0, n - i - 1);
+    }
+    embedding_forward(s.x.data(), tokens, w.tok_emb, n, D, cfg.V);
+    for (int l = 0; l < cfg.N; l++) {
+        FamLayerState& L = st.layers[l];
+        qkv_forward(s.qkv, s.x.data(), s.pos.data(), n, w.layers[l], cfg);
+        grow_rows(L.k, C, D);
+        grow_rows(L.v, C, D);
+        std::memcpy(&L.k[(size_t)t0 * D], s.qkv.k.data(), sizeof(float) * n * D);
+        std::memcpy(&L.v[(size_t)t0 * D], s.qkv.v.data(), sizeof(float) * n * D);
+        attention_forward(s.att.data(), s.P.data(), s.qkv.q.data(), L.k.data(), L.v.data(), s.mask.data(), n, C,
+                          D, H);
+        out_forward(s.x_next.data(), s.out, s.x.data(), s.att.data(), n, w.layers[l], cfg);
+        std::swap(s.x, s.x_next);
+    }
+    st.C = C;
+    head_forward(st, w, n, logits);
+    st.pos += n;
+}
+
+void stream_prefill(FamState& st, const ModelWeights& w, const int* tokens, int n, float* logits) {
+    check_ready(st, w);
+    if (n < 0) throw std::invalid_argument("stream_prefill: n = " + std::to_string(n) + " < 0");
+    for (int i = 0; i < n; i++) check_token(st, tokens[i], st.pos + i);  // before any state changes
+    const int V = st.cfg.V;
+    for (int done = 0; done < n;) {
+        if (is_full(st.cfg)) {
+            int k = std::min(n - done, kFullChunk);
+            prefill_full(st, w, tokens + done, k, logits ? logits + (size_t)done * V : nullptr);
+            done += k;
+        } else {
+            int k = std::min(n - done, st.cfg.B - st.len);  // up to the end of the current block
+            prefill_block(st, w, tokens + done, k, logits ? logits + (size_t)done * V : nullptr);
+            done += k;
+        }
+    }
+}
+
+std::vector<float> stream_fam(const FamState& st) {
+    const size_t FD = (size_t)st.F * st.cfg.D;
+    std::vector<float> out(st.layers.size() * FD);
+    for (size_t l = 0; l < st.layers.size(); l++)
+        std::copy(st.layers[l].fam.begin(), st.layers[l].fam.begin() + FD, out.begin() + l * FD);
+    return out;
+}
+
+// ---- generation -------------------------------------------------------------------
+
+int sample_next(FamState& st, const float* logits, float temperature, int top_k, Rng& rng) {
+    const int V = st.cfg.V;
+    if (!(temperature >= 0.0f)) throw std::invalid_argument("temperature must be >= 0");
+    int* order = st.s.order.data();
+    std::iota(order, order + V, 0);
+    // most likely first; equal logits keep the lower id first (greedy is deterministic)
+    auto better = [&](int a, int b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
+    if (temperature == 0.0f) return *std::min_element(order, order + V, better);
+    const int k = top_k <= 0 || top_k > V ? V : top_k;
+    std::partial_sort(order, order + k, order + V, better);
+    // softmax(logits / temperature) over the k candidates, then one uniform draw
+    float* p = st.s.probs.data();
+    double sum = 0.0;
+    for (int i = 0; i < k; i++) sum += (p[i] = std::exp((logits[order[i]] - logits[order[0]]) / temperature));
+    double u = rng.uniform() * sum, acc = 0.0;
+    for (int i = 0; i < k; i++)
+        if ((acc += p[i]) > u) return order[i];
+    return order[k - 1];  // u landed on the rounding edge
+}
+
+void stream_generate(FamState& st, const ModelWeights& w, const int* prompt, int n, int max_new,
+                     float temperature, int top_k, uint64_t seed, int* out) {
+    if (n < 1) throw std::invalid_argument("generation needs a prompt of at least one token");
+    if (max_new < 0) throw std::invalid_argument("max_new must be >= 0");
+    std::vector<float> logits(st.cfg.V);  // once per call, not per token
+    // the prompt a block at a time; only its last token's logits are needed
+    stream_prefill(st, w, prompt, n - 1, nullptr);
+    stream_step(st, w, prompt[n - 1], logits.data());
+    Rng rng(seed);
+    for (int i = 0; i < max_new; i++) {
+        out[i] = sample_next(st, logits.data(), temperature, top_k, rng);
+        if (i + 1 < max_new) stream_step(st, w, out[i], logits.data());
+    }
+}
+
+// ---- save / load --------------------------------------------------------------------
+
+uint64_t weights_checksum(const ModelWeights& w) {
+    uint64_t h = 1469598103934665603ULL;  // FNV-1a, 64 bit
+    const unsigned char* b = reinterpret_cast<const unsigned char*>(w.buffer.data());
+    for (size_t i = 0, n = w.buffer.size() * sizeof(float); i < n; i++) h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+
+static std::string hex64(uint64_t x) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)x);
+    return buf;
+}
+
+static std::string layer_name(int l, const char* what) {
+    return "state.layers." + std::to_string(l) + "." + what;
+}
+
+SafeTensors fam_state_to_safetensors(const FamState& st, const ModelWeights& w) {
+    check_ready(st, w);
+    const int D = st.cfg.D, F = st.F;
+    SafeTensors t;
+    t.metadata = config_to_metadata(st.cfg);
+    std::string fresh;
+    for (size_t l = 0; l < st.layers.size(); l++) fresh += (l ? "," : "") + std::string(st.layers[l].fresh ? "1" : "0");
+    t.metadata["state.format"] = "famstate-v1";
+    t.metadata["state.pos"] = std::to_string(st.pos);
+    t.metadata["state.ring_head"] = std::to_string(st.head);
+    t.metadata["state.block_len"] = std::to_string(st.len);
+    t.metadata["state.mem_blocks"] = std::to_string(st.nmem);
+    t.metadata["state.fresh"] = fresh;
+    t.metadata["state.model_checksum"] = hex64(weights_checksum(w));
+    // full keeps pos rows; the ring keeps all C rows (stale rows included: a resumed
+    // stream then computes on the very same buffers, bit for bit)
+    const int rows = is_full(st.cfg) ? (int)st.pos : st.C;
+    auto put = [&](const std::string& name, const std::vector<float>& v, std::vector<int> shape) {
+        Tensor x(name, shape);
+        std::copy(v.begin(), v.begin() + x.size(), x.data);
+        t.tensors[name] = x;
+    };
+    for (int l = 0; l < (int)st.layers.size(); l++) {
+        const FamLayerState& L = st.layers[l];
+        if (F > 0) {
+            put(layer_name(l, "fam"), L.fam, {F, D});
+            put(layer_name(l, "fam_pos"), L.fam_pos, {F});
+            put(layer_name(l, "q_fam"), L.q_fam, {F, D});
+        }
+        put(layer_name(l, "k"), L.k, {rows, D});
+        put(layer_name(l, "v"), L.v, {rows, D});
+    }
+    return t;
+}
+
+void fam_state_save(const std::string& path, const FamState& st, const ModelWeights& w, const SafeTensors* extra) {
+    if (is_full(st.cfg) && st.pos > (1LL << 30)) throw std::invalid_argument(path + ": full-attention state too long to save");
+    SafeTensors t = fam_state_to_safetensors(st, w);
+    if (extra) {
+        for (const auto& kv : extra->metadata) t.metadata[kv.first] = kv.second;
+        for (const auto& kv : extra->tensors) t.tensors[kv.first] = kv.second;
+    }
+    safetensors_save(path, t);
+}
+
+static int64_t meta_i64(const SafeTensors& f, const std::string& key, int64_t lo, int64_t hi) {
+    const std::string& s = f.meta(key);
+    char* end = nullptr;
+    errno = 0;
+    long long v = std::strtoll(s.c_str(), &end, 10);
+    if (s.empty() || *end != '\0' || errno == ERANGE || v < lo || v > hi)
+        throw std::runtime_error(f.source + ": metadata '" + key + "' must be an integer in [" +
+                                 std::to_string(lo) + ", " + std::to_string(hi) + "], got '" + s + "'");
+    return v;
+}
+
+SafeTensors fam_state_load(const std::string& path, FamState& st, const ModelWeights& w) {
+    SafeTensors f = safetensors_load(path);
+    auto it = f.metadata.find("state.format");
+    if (it == f.metadata.end())
+        throw std::invalid_argument(path + ": not a stream state (no 'state.format' in the metadata; a model "
+                                    "checkpoint goes to --model)");
+    if (it->second != "famstate-v1")
+        throw std::invalid_argument(path + ": state.format is '" + it->second + "', expected 'famstate-v1'");
+    FamConfig fc = config_from_metadata(f);
+    if (!same_config(fc, w.cfg))
+        throw std::invalid_argument(path + ": the state belongs to a model '" + fc.describe() +
+                                    "', but the model given is '" + w.cfg.describe() + "'");
+    const uint64_t sum = weights_checksum(w);
+    if (f.meta("state.model_checksum") != hex64(sum))
+        throw std::invalid_argument(path + ": the state was made with other weights (checksum " +
+                                    f.meta("state.model_checksum") + ", this model's is " + hex64(sum) +
+                                    "); its keys and FAM mean nothing to this model");
+    if (!same_config(st.cfg, w.cfg) || st.layers.size() != (size_t)w.cfg.N) st = FamState(w.cfg);
+    const FamConfig& c = st.cfg;
+    const int D = c.D, F = st.F, N = c.N;
+    const int64_t pos = meta_i64(f, "state.pos", 0, is_full(c) ? (1LL << 30) : (1LL << 62));
+    const int head = (int)meta_i64(f, "state.ring_head", 0, 1LL << 30);
+    const int len = (int)meta_i64(f, "state.block_len", 0, 1LL << 30);
+    const int nmem = (int)meta_i64(f, "state.mem_blocks", 0, 1LL << 30);
+    // the ring fields follow from the position counter; a file where they do not is damaged
+    const int64_t tau = is_full(c) ? 0 : pos / c.B;
+    const int64_t want_head = is_full(c) ? 0 : tau % (c.M + 1), want_len = is_full(c) ? 0 : pos % c.B;
+    const int64_t want_nmem = is_full(c) ? 0 : std::min<int64_t>(tau, c.M);
+    if (head != want_head || len != want_len || nmem != want_nmem)
+        throw std::runtime_error(path + ": ring fields (head " + std::to_string(head) + ", block_len " +
+                                 std::to_string(len) + ", mem_blocks " + std::to_string(nmem) +
+                                 ") contradict state.pos = " + std::to_string(pos) + " (expected " +
+                                 std::to_string(want_head) + ", " + std::to_string(want_len) + ", " +
+                                 std::to_string(want_nmem) + ")");
+    std::vector<bool> fresh;
+    {
+        std::stringstream ss(f.meta("state.fresh"));
+        std::string x;
+        while (std::getline(ss, x, ',')) {
+            if (x != "0" && x != "1")
+                throw std::runtime_error(path + ": metadata 'state.fresh' must be N comma-separated 0/1 flags, got '" +
+                                         f.meta("state.fresh") + "'");
+            fresh.push_back(x == "1");
+        }
+        if ((int)fresh.size() != N)
+            throw std::runtime_error(path + ": metadata 'state.fresh' has " + std::to_string(fresh.size()) +
+                                     " flags, expected one per layer (" + std::to_string(N) + ")");
+        // a FAM stays fresh exactly until the first block completes
+        for (int l = 0; l < N && F > 0; l++)
+            if (fresh[l] != (tau == 0))
+                throw std::runtime_error(path + ": state.fresh of layer " + std::to_string(l) + " is " +
+                                         (fresh[l] ? "1" : "0") + " but state.pos = " + std::to_string(pos) +
+                                         " says " + (tau == 0 ? "no" : "a") + " block has completed");
+    }
+    const int rows = is_full(c) ? (int)pos : st.C;
+    for (int l = 0; l < N; l++) {
+        FamLayerState& L = st.layers[l];
+        if (F > 0) {
+            const Tensor& fam = f.get(layer_name(l, "fam"), {F, D});
+            const Tensor& fp = f.get(layer_name(l, "fam_pos"), {F});
+            const Tensor& qf = f.get(layer_name(l, "q_fam"), {F, D});
+            std::copy(fam.data, fam.data + fam.size(), L.fam.begin());
+            std::copy(fp.data, fp.data + fp.size(), L.fam_pos.begin());
+            std::copy(qf.data, qf.data + qf.size(), L.q_fam.begin());
+        }
+        const Tensor& k = f.get(layer_name(l, "k"), {rows, D});
+        const Tensor& v = f.get(layer_name(l, "v"), {rows, D});
+        if (is_full(c)) {
+            L.k.clear();
+            L.v.clear();
+            grow_rows(L.k, rows, D);
+            grow_rows(L.v, rows, D);
+        }
+        std::copy(k.data, k.data + k.size(), L.k.begin());
+        std::copy(v.data, v.data + v.size(), L.v.begin());
+        L.fresh = fresh[l];
+    }
+    if (is_full(c)) st.C = rows;
+    st.pos = pos;
+    st.head = head;
+    st.len = len;
+    st.nmem = nmem;
+    st.ready = true;
+    return f;
+}
+
+size_t peak_rss_bytes() {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.compare(0, 6, "VmHWM:") == 0) return (size_t)std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) return (size_t)ru.ru_maxrss * 1024;  // kB on Linux
+    return 0;
+}
