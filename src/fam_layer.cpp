@@ -50,7 +50,8 @@ static void grow_zero(std::vector<float>& v, size_t n) {
 
 void fam_layer_forward(float* out, float* fam_final, LayerCache& c, const float* x, int T,
                        float pos_offset, const float* fam0, const float* fam0_pos, bool fresh,
-                       const BlockPlan& plan, const LayerWeights& w, const FamConfig& cfg) {
+                       const BlockPlan& plan, const LayerWeights& w, const FamConfig& cfg,
+                       const BlockObserver* observer, int layer) {
     // out [T,D], fam_final [F,D], x [T,D], fam0 [F,D], fam0_pos [F]
     const int D = cfg.D, H = cfg.H, B = plan.B, M = plan.M, F = plan.F;
     c.T = T;
@@ -131,6 +132,9 @@ void fam_layer_forward(float* out, float* fam_final, LayerCache& c, const float*
             copy_rows(b.fam_next.data(), fam_in, F, D);
             std::copy(fam_in_pos, fam_in_pos + F, b.fam_next_pos.begin());
         }
+        // Observer hook (src/viz.h, docs/debugging.md): the block's attention weights b.P
+        // and F_tau are final here. Off (null) by default; it only reads.
+        if (observer && observer->on_block) observer->on_block(observer->user, layer, b, mask);
         fam_in = b.fam_next.data();
         fam_in_pos = b.fam_next_pos.data();
     }

@@ -56,6 +56,22 @@ struct LayerCache {
     std::vector<BlockCache> blocks; // nblocks
 };
 
+// An observer of the forward pass (for pictures, debugging, teaching): called once
+// per (layer, block) right after the block's attention and FAM update, with
+//   layer   the layer index l
+//   b       the block's cache: b.P [H, R, C] the attention weights of the rows
+//           [len block rows; F FAM rows if b.update] over the keys [M*B memory | F FAM
+//           | B block], b.fam_next [F, D] the FAM leaving the block (F_tau)
+//   mask    the [R, C] mask of those weights (what each row and column stands for)
+// Off by default (a null pointer in ForwardOptions): then the forward costs one
+// pointer test per block and nothing else. `user` is handed back untouched, e.g. a
+// recorder object (src/viz.h: VizRecorder). Read-only: the observer must not keep
+// references to b after it returns (the cache is reused by the next forward).
+struct BlockObserver {
+    void (*on_block)(void* user, int layer, const BlockCache& b, const Mask& mask) = nullptr;
+    void* user = nullptr;
+};
+
 // Forward of one layer over a sequence.
 //   out [T,D]        O, the layer output for every token
 //   fam_final [F,D]  the FAM after the last complete block (F0 if none), may be null
@@ -63,9 +79,11 @@ struct LayerCache {
 //   fam0 [F,D]       the FAM entering block 0, at positions fam0_pos [F]
 //   fresh            fam0 is the initial FAM of a fresh sequence (App. B.1: its
 //                    first update uses a zero residual)
+//   observer, layer  optional: observer->on_block(user, layer, block, mask) per block
 void fam_layer_forward(float* out, float* fam_final, LayerCache& c, const float* x, int T,
                        float pos_offset, const float* fam0, const float* fam0_pos, bool fresh,
-                       const BlockPlan& plan, const LayerWeights& w, const FamConfig& cfg);
+                       const BlockPlan& plan, const LayerWeights& w, const FamConfig& cfg,
+                       const BlockObserver* observer = nullptr, int layer = 0);
 
 // Backward of fam_layer_forward. Accumulates dx [T,D], dfam0 [F,D] (if non-null)
 // and the weight gradients, from dout [T,D] and dfam_final [F,D] (may be null).

@@ -70,7 +70,7 @@ void model_forward(ModelCache& c, const ModelWeights& w, const int* tokens, int 
         fam_layer_forward(c.xs[l + 1].data(), F ? &c.fam_final[(size_t)l * F * D] : nullptr,
                           c.layers[l], c.xs[l].data(), T, opt.pos_offset,
                           F ? &c.fam_init[(size_t)l * F * D] : nullptr, c.prompt_pos.data(),
-                          fresh, c.plan, w.layers[l], cfg);
+                          fresh, c.plan, w.layers[l], cfg, opt.observer, l);
 
     // logits = LN_f(h) W_out^T, token rows only
     c.lnf_mean.resize(T);

@@ -22,6 +22,10 @@ struct ForwardOptions {
     // prompt pass. Such a FAM is not fresh (its residual is kept), sits at
     // positions -F..-1 and receives no gradient. Null = fresh sequence.
     const float* fam_start = nullptr;
+    // Called once per (layer, block) after the block's attention and FAM update
+    // (src/fam_layer.h: BlockObserver; src/viz.h records pictures with it).
+    // Null = off, which costs nothing.
+    const BlockObserver* observer = nullptr;
 };
 
 // The prompt pass of one layer: the F prompt rows attending to each other.
