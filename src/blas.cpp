@@ -33,6 +33,16 @@ void gemm_blas(bool trans_a, bool trans_b, int M, int N, int K, float alpha, con
             for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] *= beta;
         return;
     }
+    if (M == 1) {
+        // One row (streaming a single token): a matrix-vector product. sgemm would
+        // first copy the whole of B into its packed layout, every call.
+        int incx = trans_a ? lda : 1;
+        if (trans_b)  // C[j] = sum_k A[k] B[j,k]: B [N,K] times the vector A
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, alpha, B, ldb, A, incx, beta, C, 1);
+        else          // C[j] = sum_k A[k] B[k,j]: B^T [N,K] times the vector A
+            cblas_sgemv(CblasRowMajor, CblasTrans, K, N, alpha, B, ldb, A, incx, beta, C, 1);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }

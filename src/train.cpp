@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "checkpoint.h"
+#include "fam_state.h"
 #include "model.h"
 
 // Runs fn(i) for i in [0, n) on `threads` threads; item i always goes to the same
@@ -232,11 +233,22 @@ float eval_passkey(const ModelWeights& w, const Vocab& vocab, int filler, int sa
     std::vector<PasskeyExample> examples;
     for (int i = 0; i < samples; i++) examples.push_back(make_passkey_example(vocab, rng, filler, key_digits));
     std::vector<uint8_t> correct(samples, 0);
-    std::vector<ModelCache> caches(std::max(1, threads));
+    const int V = w.cfg.V;
     parallel_for(samples, threads, [&](int i) {
-        ModelCache c;
-        model_forward(c, w, examples[i].tokens.data(), (int)examples[i].tokens.size());
-        correct[i] = passkey_correct(c.logits.data(), w.cfg.V, examples[i]);
+        // Streaming (src/fam_state.h): constant memory however long the filler. The
+        // prompt up to the question runs without logits; only the positions that
+        // predict the answer digits produce them.
+        const PasskeyExample& ex = examples[i];
+        FamState st(w.cfg);
+        stream_reset(st, w);
+        const int head = ex.answer_pos - 1, n = (int)ex.key.size();
+        stream_prefill(st, w, ex.tokens.data(), head, nullptr);
+        std::vector<float> logits((size_t)n * V);
+        stream_prefill(st, w, ex.tokens.data() + head, n, logits.data());
+        PasskeyExample tail;  // logits row 0 is the position answer_pos - 1
+        tail.key = ex.key;
+        tail.answer_pos = 1;
+        correct[i] = passkey_correct(logits.data(), V, tail);
     });
     int n = 0;
     for (uint8_t c : correct) n += c;

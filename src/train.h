@@ -70,6 +70,7 @@ void load_train_checkpoint(const std::string& path, ModelWeights& w, TrainState&
                            std::map<std::string, std::string>* metadata = nullptr);
 
 // Exact-match accuracy of the model on `samples` PassKey examples with `filler`
-// filler tokens, seeded. Long inputs are fine: memory is that of the forward pass.
+// filler tokens, seeded. Runs through the streaming path (src/fam_state.h), so
+// memory stays constant however long the filler (except for full attention).
 float eval_passkey(const ModelWeights& w, const Vocab& vocab, int filler, int samples,
                    uint64_t seed, int key_digits = 5, int threads = 2);

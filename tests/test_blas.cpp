@@ -8,7 +8,7 @@
 
 TEST_CASE("blas: gemm_blas == gemm_naive for every transpose combination and odd sizes") {
     Rng rng(11);
-    const int shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {8, 1, 13}, {17, 9, 4}, {33, 31, 29}};
+    const int shapes[][3] = {{1, 1, 1}, {1, 7, 5}, {1, 64, 64}, {3, 5, 7}, {8, 1, 13}, {17, 9, 4}, {33, 31, 29}};  // M = 1 goes through sgemv
     for (auto& s : shapes) {
         int M = s[0], N = s[1], K = s[2];
         for (int ta = 0; ta < 2; ta++)
