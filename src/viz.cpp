@@ -184,6 +184,7 @@ std::vector<float> timeline_attention(const VizRun& r, int layer, int head) {
 std::vector<float> fam_states(const VizRun& r) {
     const size_t FD = (size_t)r.F * r.D;
     std::vector<float> s((size_t)r.N * (r.nblocks + 1) * FD, 0.0f);
+    if (FD == 0) return s;  // no FAM (bswa, full)
     for (int l = 0; l < r.N; l++) {
         float* base = &s[(size_t)l * (r.nblocks + 1) * FD];
         std::copy(r.fam_init.begin() + l * FD, r.fam_init.begin() + (l + 1) * FD, base);
@@ -197,6 +198,7 @@ std::vector<float> fam_change(const VizRun& r) {
     const std::vector<float> s = fam_states(r);
     const int F = r.F, D = r.D;
     std::vector<float> d((size_t)r.N * r.nblocks * F, 0.0f);
+    if (F == 0) return d;
     for (int l = 0; l < r.N; l++)
         for (int tau = 0; tau < r.nblocks; tau++)
             for (int j = 0; j < F; j++) {
@@ -569,17 +571,17 @@ std::string timeline_svg(const VizRun& r, int layer, int head, bool standalone) 
     return svg_open(std::max(w + 28, 640.0), h + 40, standalone) + body + "</svg>\n";
 }
 
-std::string block_maps_svg(const VizRun& r, int tau, bool standalone) {
+std::string block_maps_svg(const VizRun& r, int tau, const VizOptions* opt, bool heads, bool standalone) {
     if (tau < 0 || tau >= r.nblocks) throw std::invalid_argument("block_maps_svg: no block " + std::to_string(tau));
     std::string body;
-    double y = 34, width = 0;
+    double y = 34, width = 0, x_layer = 14, height = 0;
     body += svg_text(14, 20, r.name + ": attention maps of block " + std::to_string(tau) + " (tokens " +
                                  std::to_string(tau * r.B) + ".." + std::to_string(tau * r.B + r.blocks[0][tau].len - 1) +
                                  "), FAM prepended (paper Fig. 11)", 14, "font-weight=\"bold\"");
     for (int l = 0; l < r.N; l++) {
         const VizBlock& b = r.blocks[l][tau];
         Axis row, col;
-        block_axes(r, b, nullptr, &row, &col);
+        block_axes(r, b, opt, &row, &col);
         std::vector<float> mean((size_t)b.R * b.C);
         for (int i = 0; i < b.R; i++)
             for (int c = 0; c < b.C; c++) mean[(size_t)i * b.C + c] = weight(b, r.H, -1, i, c);
@@ -588,13 +590,12 @@ std::string block_maps_svg(const VizRun& r, int tau, bool standalone) {
         p.allowed = b.mask.m.data();
         p.row = row;
         p.col = col;
-        p.cell = 12;
+        p.cell = heads ? 12 : 10;
         p.title = "layer " + std::to_string(l) + ", mean of heads";
-        double w, h, x = 14;
+        double w, h, x = x_layer;
         body += panel_svg(p, x, y, &w, &h);
         x += w + 24;
-        double hh = h;
-        for (int hd = 0; hd < r.H; hd++) {
+        for (int hd = 0; heads && hd < r.H; hd++) {
             Panel q = p;
             q.v = &b.P[(size_t)hd * b.R * b.C];
             q.cell = 5;
@@ -605,12 +606,16 @@ std::string block_maps_svg(const VizRun& r, int tau, bool standalone) {
             x += w2 + 14;
         }
         width = std::max(width, x);
-        y += hh + 22;
+        height = std::max(height, y + h);
+        if (heads) y += h + 22;   // one layer per line
+        else x_layer = x + 10;    // layers side by side
     }
+    y = height + 22;
     body += svg_text(14, y + 4, "rows: the block's queries, then the F FAM queries (F<j>, orange); columns: memory "
                                 "blocks | FAM keys | block keys", 11, "fill=\"#555555\"");
     body += svg_text(14, y + 19, "left edge: block rows reading the FAM; bottom rows: the FAM update compressing the "
-                                 "block; grey = masked", 11, "fill=\"#555555\"");
+                                 "block; grey = masked" + std::string(opt && !opt->highlight.empty() ? "; red: highlighted tokens" : ""),
+                     11, "fill=\"#555555\"");
     return svg_open(std::max(width, 700.0), y + 30, standalone) + body + "</svg>\n";
 }
 
@@ -849,8 +854,13 @@ std::string write_animation(const std::string& dir, const VizRun& r, const VizOp
             cap += "|dF| = " + num(std::sqrt(ch), 2) + ", the update wrote most <b>" + esc(r.words[k * r.B + best]) +
                    "</b> (t " + std::to_string(k * r.B + best) + ", mass " + num(w[(size_t)l * r.T + k * r.B + best], 3) + "). ";
         }
+        std::string layers = "<p class=\"cap\">";
+        for (int l = 0; l < r.N; l++) layers += (l ? " | " : "") + std::string("layer ") + std::to_string(l);
+        layers += " (left to right), the timeline up to this block:</p>";
         frames += "<div class=\"frame\" id=\"f" + std::to_string(k) + "\" style=\"display:none\"><p class=\"cap\">" + cap +
-                  "</p><img alt=\"frame " + std::to_string(k) + "\" src=\"" + data_png(dir + "/" + name) + "\"></div>\n";
+                  "</p>" + layers + "<img alt=\"frame " + std::to_string(k) + "\" src=\"" + data_png(dir + "/" + name) +
+                  "\"><p class=\"cap\">zoom on this block (paper Fig. 11 view):</p>" +
+                  block_maps_svg(r, k, &opt, false, false) + "</div>\n";
     }
     std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + esc(r.name) +
                        ": attention and memory over time</title><style>" + kCss +
@@ -962,7 +972,7 @@ std::vector<std::string> viz_write_all(const std::string& dir, const VizRun& r, 
             throw std::invalid_argument("viz: block " + std::to_string(tau) + " does not exist (the sequence has " +
                                         std::to_string(r.nblocks) + " blocks)");
         const std::string tb = "block" + std::to_string(tau);
-        text("fig11_" + tb + ".svg", block_maps_svg(r, tau, true));
+        text("fig11_" + tb + ".svg", block_maps_svg(r, tau, &opt, true, true));
         const VizBlock& b0 = r.blocks[0][tau];
         std::vector<float> P((size_t)N * H * b0.R * b0.C);
         for (int l = 0; l < N; l++) {

@@ -157,9 +157,11 @@ std::string write_animation(const std::string& dir, const VizRun& r, const VizOp
 // each word's box coloured by the FAM update's mass on it, a bar below it for the
 // token's own FAM read. standalone = false leaves out the xmlns (for inlining in HTML).
 std::string memory_write_svg(const VizRun& r, int layer, const VizOptions& opt, bool standalone = true);
-// The Fig. 11 grid of one block: per layer a labelled head-mean panel and one small
-// panel per head. [block rows; FAM rows] x [memory | FAM | block].
-std::string block_maps_svg(const VizRun& r, int tau, bool standalone = true);
+// The Fig. 11 grid of one block: per layer a labelled head-mean panel and (heads) one
+// small panel per head. [block rows; FAM rows] x [memory | FAM | block]. opt (may be
+// null) marks its highlighted tokens; heads = false puts the layers side by side.
+std::string block_maps_svg(const VizRun& r, int tau, const VizOptions* opt = nullptr, bool heads = true,
+                           bool standalone = true);
 // The timeline attention of one layer (head < 0: mean) as a labelled SVG; only
 // allowed cells are drawn (masked cells stay light grey).
 std::string timeline_svg(const VizRun& r, int layer, int head, bool standalone = true);

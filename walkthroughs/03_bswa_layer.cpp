@@ -1,0 +1,143 @@
+// 03_bswa_layer.cpp: one BSWA layer, step by step (paper §2.1, Algorithm 1), on
+// a model small enough to print: D = 4, H = 2 heads of Dh = 2, B = 2, M = 1, T = 6.
+// We compute block tau = 2 (tokens 4, 5) by hand with the same building blocks the
+// library uses (src/layer.h, src/attention.h, src/masks.h), then check against the
+// library's fam_layer_forward (src/fam_layer.cpp) and the naive path (src/naive.cpp).
+//
+// Docs: docs/walkthroughs/03_bswa_layer.md
+// Run: build/walkthroughs/03_bswa_layer [--out DIR]
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "args.h"
+#include "attention.h"
+#include "blas.h"
+#include "fam_layer.h"
+#include "layer.h"
+#include "masks.h"
+#include "model.h"
+#include "naive.h"
+#include "npy.h"
+#include "ops.h"
+#include "render.h"
+#include "tensor.h"
+#include "viz.h"
+
+// Print rows [r0, r0+n) of a [rows, cols] buffer under a name.
+// Rows are labelled row_name=first, first+1, ... (positions, not buffer indices).
+static void show(const char* name, const float* x, int r0, int n, int cols, const char* row_name = "t",
+                 int first = -1) {
+    std::printf("      %s\n", name);
+    for (int r = r0; r < r0 + n; r++) {
+        std::printf("        %s=%d:", row_name, (first < 0 ? r0 : first) + r - r0);
+        for (int c = 0; c < cols; c++) std::printf(" %7.3f", x[(size_t)r * cols + c]);
+        std::printf("\n");
+    }
+}
+
+int main(int argc, char** argv) {
+    ArgParser args("03_bswa_layer", "One BSWA layer (paper Algorithm 1), step by step.");
+    args.option("out", "DIR", "where to write the pictures", "build/walkthroughs/out");
+    if (!args.parse(argc - 1, argv + 1)) return 0;
+    const std::string out = args.str("out") + "/03";
+    make_dirs(out);
+    blas_set_threads(1);
+
+    FamConfig cfg;
+    cfg.V = 8;
+    cfg.D = 4;
+    cfg.H = 2;
+    cfg.N = 1;
+    cfg.Dff = 8;
+    cfg.attention = AttentionKind::Bswa;
+    cfg.B = 2;
+    cfg.M = 1;
+    ModelWeights w(cfg);
+    init_weights(w, 3);
+    const LayerWeights& L = w.layers[0];
+    const int tokens[6] = {3, 1, 4, 1, 5, 2};
+    const int T = 6, D = cfg.D, H = cfg.H, B = cfg.B, M = cfg.M, tau = 2, t0 = tau * B;
+
+    std::printf("[1/6] %s, T = %d tokens %d %d %d %d %d %d: blocks {0,1} {2,3} {4,5}\n", cfg.describe().c_str(), T,
+                tokens[0], tokens[1], tokens[2], tokens[3], tokens[4], tokens[5]);
+    std::vector<float> I((size_t)T * D);
+    embedding_forward(I.data(), tokens, w.tok_emb, T, D, cfg.V);  // h = tok_emb[token]
+    show("I = tok_emb[token] [6, 4] (the layer input)", I.data(), 0, T, D);
+    std::printf("\n");
+
+    std::printf("[2/6] [Alg.1 step 1] Q, K, V <- QKV(PreLN(I)), every row at once; RoPE at positions 0..5\n");
+    std::vector<float> pos(T);
+    for (int t = 0; t < T; t++) pos[t] = (float)t;
+    QkvCache qkv;
+    qkv_forward(qkv, I.data(), pos.data(), T, L, cfg);
+    show("q [6, 4] (heads: columns 0-1 and 2-3)", qkv.q.data(), 0, T, D);
+    show("k [6, 4]", qkv.k.data(), 0, T, D);
+    show("v [6, 4]", qkv.v.data(), 0, T, D);
+    std::printf("\n");
+
+    std::printf("[3/6] [Alg.1 step 2] block tau = 2 (tokens 4, 5): K^ <- Concat(K_mem, K_tau,:t)\n"
+                "      memory = block 1 (keys 2, 3, seen whole), then the block's own keys, causally\n");
+    Mask mk = fam_block_mask(B, M, 0, tau, B);  // F = 0: the BSWA block view
+    std::printf("%s", mask_ascii(mk).c_str());
+    const int R = mk.rows, C = mk.cols;  // 2 rows, 4 keys
+    std::vector<float> q((size_t)R * D), k((size_t)C * D), v((size_t)C * D);
+    std::memcpy(q.data(), &qkv.q[(size_t)t0 * D], sizeof(float) * R * D);
+    std::memcpy(k.data(), &qkv.k[(size_t)(t0 - M * B) * D], sizeof(float) * C * D);  // rows 2..5
+    std::memcpy(v.data(), &qkv.v[(size_t)(t0 - M * B) * D], sizeof(float) * C * D);
+    show("K^ [4, 4] = k rows 2, 3 (memory), 4, 5 (block)", k.data(), 0, C, D, "key", 2);
+    std::printf("\n");
+
+    std::printf("[4/6] [Alg.1 step 3] a_t <- SelfAttention(q_t, K^, V^) + i_t\n");
+    std::vector<float> P((size_t)H * R * C), att((size_t)R * D);
+    attention_forward(att.data(), P.data(), q.data(), k.data(), v.data(), mk.m.data(), R, C, D, H);
+    for (int h = 0; h < H; h++) {
+        char name[64];
+        std::snprintf(name, sizeof name, "P head %d [2, 4] (rows t = 4, 5; keys 2, 3, 4, 5)", h);
+        show(name, &P[(size_t)h * R * C], 0, R, C, "t", t0);
+    }
+    // by hand: head 0, row t = 4: scores q_4 . k_j / sqrt(Dh) over keys 2, 3, 4 (5 is in its future)
+    const float Dh = (float)cfg.Dh();
+    double s[3], z = 0;
+    for (int j = 0; j < 3; j++) {
+        s[j] = (q[0] * k[j * D + 0] + q[1] * k[j * D + 1]) / std::sqrt(Dh);
+        z += std::exp(s[j]);
+    }
+    std::printf("      by hand, head 0, t = 4: S = q.k/sqrt(2) = %.3f %.3f %.3f -> softmax %.3f %.3f %.3f, key 5: 0\n",
+                s[0], s[1], s[2], std::exp(s[0]) / z, std::exp(s[1]) / z, std::exp(s[2]) / z);
+    OutCache oc;
+    std::vector<float> O((size_t)R * D);
+    out_forward(O.data(), oc, &I[(size_t)t0 * D], att.data(), R, L, cfg);  // A = I + att Wo^T, then step 4
+    show("att = P v, heads concatenated [2, 4]", att.data(), 0, R, D, "t", t0);
+    show("A = I + att Wo^T [2, 4]", oc.a.data(), 0, R, D, "t", t0);
+    std::printf("\n");
+
+    std::printf("[5/6] [Alg.1 step 4] O <- FF(PreLN(A)) + A, FF = W2 gelu(W1 x)\n");
+    show("O [2, 4]: the layer's output for tokens 4, 5", O.data(), 0, R, D, "t", t0);
+    std::printf("\n");
+
+    std::printf("[6/6] the library does the same for every block in one call (fam_layer_forward)\n");
+    BlockPlan plan = make_block_plan(cfg, T);
+    LayerCache lc;
+    std::vector<float> Olib((size_t)T * D);
+    fam_layer_forward(Olib.data(), nullptr, lc, I.data(), T, 0.0f, nullptr, nullptr, true, plan, L, cfg);
+    std::printf("      max |by hand - fam_layer_forward| on tokens 4, 5: %.1e\n",
+                max_abs_diff(O.data(), &Olib[(size_t)t0 * D], O.size()));
+    ModelCache mc;
+    model_forward(mc, w, tokens, T);
+    NaiveResult nv = naive_forward(w, tokens, T);
+    std::printf("      and the whole model: max |blockwise - naive| logits = %.1e\n\n",
+                max_abs_diff(mc.logits.data(), nv.logits.data(), nv.logits.size()));
+
+    write_file_atomic(out + "/block2_mask.svg", mask_svg(mk));
+    write_file_atomic(out + "/block2_P_head0.svg", heatmap_svg(P.data(), R, C, 40, "P head 0, block 2: keys 2 3 | 4 5"));
+    npy_save_f32(out + "/block2_P.npy", P.data(), {H, R, C});
+    std::printf("wrote %s/block2_mask.svg, block2_P_head0.svg, block2_P.npy\n\n", out.c_str());
+
+    std::printf("try next: set M = 0 and watch K^ lose the memory block; set M = 3 (M >= T / B: every block\n"
+                "          sees all earlier ones, BSWA equals full causal attention); redo [4/6] for head 1.\n");
+    std::printf("set a breakpoint at fam_layer_forward (src/fam_layer.cpp) and step to the tag\n"
+                "          [Alg.1 step 2]: `p tau`, `p mask.rows`, `p mask.cols`, then `p *b.P._M_impl._M_start@8`\n"
+                "          after attention_forward (docs/debugging.md has the whole recipe).\n");
+    return 0;
+}

@@ -1,0 +1,224 @@
+// 04_fam_layer.cpp: one TransformerFAM layer, Algorithm 2 printed line by line
+// with its numbers (paper §2.2). D = 4, H = 2, B = 2, M = 1, F = 2, T = 4 tokens =
+// blocks {0,1} {2,3}. Block 0 is computed quietly (its FAM update is the fresh
+// one: zero residual, App. B.1); block 1, the general case, step by step; then the
+// library's fam_layer_forward and the naive path must agree.
+//
+// Docs: docs/walkthroughs/04_fam_layer.md
+// Run: build/walkthroughs/04_fam_layer [--out DIR]
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "args.h"
+#include "attention.h"
+#include "blas.h"
+#include "fam_layer.h"
+#include "layer.h"
+#include "masks.h"
+#include "model.h"
+#include "naive.h"
+#include "npy.h"
+#include "ops.h"
+#include "render.h"
+#include "tensor.h"
+#include "viz.h"
+
+static bool verbose = false;
+
+// Print n rows of a [n, cols] buffer, labelled name[first], name[first+1], ...
+static void show(const char* title, const float* x, int n, int cols, const char* name, int first) {
+    if (!verbose) return;
+    std::printf("      %s\n", title);
+    for (int r = 0; r < n; r++) {
+        std::printf("        %s%d:", name, first + r);
+        for (int c = 0; c < cols; c++) std::printf(" %7.3f", x[(size_t)r * cols + c]);
+        std::printf("\n");
+    }
+}
+#define SAY(...) \
+    do {                                \
+        if (verbose) std::printf(__VA_ARGS__); \
+    } while (0)
+
+struct Fam {
+    std::vector<float> x;    // [F, D] the FAM
+    std::vector<float> pos;  // [F] its positions
+    bool fresh = true;       // the initial FAM: its first update has a zero residual
+};
+
+// Algorithm 2 for block tau, with the same building blocks as src/fam_layer.cpp.
+// Returns F_tau; writes the block's outputs O into out (rows tau*B ..).
+static Fam fam_block(float* out, const Fam& Fin, int tau, const QkvCache& tok, const float* I,
+                     const LayerWeights& L, const FamConfig& cfg, std::vector<float>* P_out) {
+    const int D = cfg.D, H = cfg.H, B = cfg.B, M = cfg.M, F = cfg.F, t0 = tau * B, len = B;
+    SAY("      [Alg.2 step 1] Q_tau, K_tau, V_tau <- QKV(PreLN(I_tau)): rows t = %d, %d of [2/9]\n", t0, t0 + 1);
+    show("q_tau", &tok.q[(size_t)t0 * D], len, D, "t", t0);
+
+    SAY("\n      [Alg.2 step 2] Q^F, K^F, V^F <- QKV(PreLN(F_tau-1)): the FAM re-projected by this layer,\n"
+        "      RoPE at the FAM's positions %.0f, %.0f\n", Fin.pos[0], Fin.pos[1]);
+    QkvCache fam;
+    qkv_forward(fam, Fin.x.data(), Fin.pos.data(), F, L, cfg);
+    show("q^F", fam.q.data(), F, D, "F", 0);
+    show("k^F", fam.k.data(), F, D, "F", 0);
+
+    SAY("\n      [Alg.2 step 3] K^ <- Concat(K_mem, K^F, K_tau,:t): keys [memory block %d | FAM | block %d]\n", tau - 1,
+        tau);
+    Mask mk = fam_block_mask(B, M, F, tau, len);
+    if (verbose) std::printf("%s", mask_ascii(mk).c_str());
+    const int C = mk.cols;  // M*B + F + B
+    std::vector<float> k((size_t)C * D, 0.0f), v((size_t)C * D, 0.0f);
+    if (tau >= 1) {  // memory: block tau-1 (absent for tau = 0: those columns stay 0 and masked)
+        std::memcpy(&k[0], &tok.k[(size_t)(t0 - B) * D], sizeof(float) * B * D);
+        std::memcpy(&v[0], &tok.v[(size_t)(t0 - B) * D], sizeof(float) * B * D);
+    }
+    std::memcpy(&k[(size_t)M * B * D], fam.k.data(), sizeof(float) * F * D);
+    std::memcpy(&v[(size_t)M * B * D], fam.v.data(), sizeof(float) * F * D);
+    std::memcpy(&k[(size_t)(M * B + F) * D], &tok.k[(size_t)t0 * D], sizeof(float) * B * D);
+    std::memcpy(&v[(size_t)(M * B + F) * D], &tok.v[(size_t)t0 * D], sizeof(float) * B * D);
+
+    SAY("\n      [Alg.2 step 4] a_t <- SelfAttention(q_t, K^, V^) + i_t: block rows read memory, FAM, own prefix\n");
+    std::vector<float> Pb((size_t)H * len * C), att((size_t)len * D);
+    attention_forward(att.data(), Pb.data(), &tok.q[(size_t)t0 * D], k.data(), v.data(), mk.m.data(), len, C, D, H);
+    show("P head 0, block rows (keys: m0 m1 | F0 F1 | b0 b1)", Pb.data(), len, C, "t", t0);
+    if (verbose) {
+        double fam_mass = 0;
+        for (int h = 0; h < H; h++)
+            for (int r = 0; r < len; r++) fam_mass += Pb[((size_t)h * len + r) * C + M * B] + Pb[((size_t)h * len + r) * C + M * B + 1];
+        std::printf("        \"attention to feedback\": mean mass on the FAM keys = %.3f\n", fam_mass / (H * len));
+    }
+    OutCache oc;
+    out_forward(out + (size_t)t0 * D, oc, I + (size_t)t0 * D, att.data(), len, L, cfg);
+    show("A_tau = I_tau + att Wo^T", oc.a.data(), len, D, "t", t0);
+
+    SAY("\n      [Alg.2 step 5] O_tau <- FF(PreLN(A_tau)) + A_tau\n");
+    show("O_tau (the block's output)", out + (size_t)t0 * D, len, D, "t", t0);
+
+    SAY("\n      [Alg.2 step 6] K~ <- Concat(K^F, K_tau): the same key buffer; the FAM rows' mask leaves the\n"
+        "      memory out and sees the WHOLE block (rows F0, F1 of the mask above)\n");
+
+    SAY("\n      [Alg.2 step 7] A^F <- SelfAttention(Q^F, K~, V~) + F_tau-1%s\n",
+        Fin.fresh ? "   (fresh FAM: zero residual, App. B.1)" : "");
+    std::vector<float> Pf((size_t)H * F * C), attF((size_t)F * D);
+    attention_forward(attF.data(), Pf.data(), fam.q.data(), k.data(), v.data(), mk.m.data() + (size_t)len * C, F, C, D,
+                      H);
+    show("P head 0, FAM rows (keys: m0 m1 | F0 F1 | b0 b1)", Pf.data(), F, C, "F", 0);
+    Fam Fout;
+    Fout.x.resize((size_t)F * D);
+    Fout.fresh = false;
+    OutCache ocF;
+    out_forward(Fout.x.data(), ocF, Fin.fresh ? nullptr : Fin.x.data(), attF.data(), F, L, cfg);
+    show("A^F", ocF.a.data(), F, D, "F", 0);
+
+    SAY("\n      [Alg.2 step 8] F_tau <- FF(PreLN(A^F)) + A^F, at the last F positions of the block\n");
+    for (int j = 0; j < F; j++) Fout.pos.push_back((float)(t0 + B - F + j));
+    show("F_tau (enters block tau + 1)", Fout.x.data(), F, D, "F", 0);
+    if (P_out) {  // [H, len + F, C] as the library keeps it
+        P_out->assign((size_t)H * (len + F) * C, 0.0f);
+        for (int h = 0; h < H; h++) {
+            std::memcpy(&(*P_out)[(size_t)h * (len + F) * C], &Pb[(size_t)h * len * C], sizeof(float) * len * C);
+            std::memcpy(&(*P_out)[((size_t)h * (len + F) + len) * C], &Pf[(size_t)h * F * C], sizeof(float) * F * C);
+        }
+    }
+    return Fout;
+}
+
+int main(int argc, char** argv) {
+    ArgParser args("04_fam_layer", "One TransformerFAM layer (paper Algorithm 2), line by line.");
+    args.option("out", "DIR", "where to write the pictures", "build/walkthroughs/out");
+    if (!args.parse(argc - 1, argv + 1)) return 0;
+    const std::string outdir = args.str("out") + "/04";
+    make_dirs(outdir);
+    blas_set_threads(1);
+
+    FamConfig cfg;
+    cfg.V = 8;
+    cfg.D = 4;
+    cfg.H = 2;
+    cfg.N = 1;
+    cfg.Dff = 8;
+    cfg.attention = AttentionKind::Fam;
+    cfg.B = 2;
+    cfg.M = 1;
+    cfg.F = 2;
+    ModelWeights w(cfg);
+    init_weights(w, 4);
+    const LayerWeights& L = w.layers[0];
+    const int tokens[4] = {3, 1, 4, 1};
+    const int T = 4, D = cfg.D, F = cfg.F;
+
+    verbose = true;
+    std::printf("[1/9] %s, T = 4 tokens %d %d %d %d = blocks {0,1} {2,3}\n", cfg.describe().c_str(), tokens[0],
+                tokens[1], tokens[2], tokens[3]);
+    std::vector<float> I((size_t)T * D), O((size_t)T * D);
+    embedding_forward(I.data(), tokens, w.tok_emb, T, D, cfg.V);
+    show("I = tok_emb[token]", I.data(), T, D, "t", 0);
+    Fam F0;  // [App. B.1] with one layer, the initial FAM of layer 0 is fam_prompt itself
+    F0.x.assign(w.fam_prompt, w.fam_prompt + F * D);
+    F0.pos = {-2.0f, -1.0f};
+    show("F_0 = fam_prompt (the initial FAM of layer 0, positions -2, -1)", F0.x.data(), F, D, "F", 0);
+
+    std::printf("\n[2/9] every token row's Q, K, V at once (Alg.2 step 1 for all blocks; RoPE at 0..3)\n");
+    std::vector<float> pos = {0, 1, 2, 3};
+    QkvCache tok;
+    qkv_forward(tok, I.data(), pos.data(), T, L, cfg);
+    show("k", tok.k.data(), T, D, "t", 0);
+
+    std::printf("\n[3/9] block 0 quietly: no memory yet, and F_0 is fresh, so its update has a zero residual\n");
+    verbose = false;
+    Fam F1 = fam_block(O.data(), F0, 0, tok, I.data(), L, cfg, nullptr);
+    verbose = true;
+    show("F_1 = the FAM after block 0 (positions 0, 1)", F1.x.data(), F, D, "F", 0);
+
+    std::printf("\n[4/9] block 1, Algorithm 2 line by line\n");
+    std::vector<float> P1;
+    Fam F2 = fam_block(O.data(), F1, 1, tok, I.data(), L, cfg, &P1);
+
+    std::printf("\n[5/9] the library, fam_layer_forward, on the whole sequence in one call\n");
+    BlockPlan plan = make_block_plan(cfg, T);
+    LayerCache lc;
+    std::vector<float> Olib((size_t)T * D), Flib((size_t)F * D);
+    fam_layer_forward(Olib.data(), Flib.data(), lc, I.data(), T, 0.0f, F0.x.data(), F0.pos.data(), true, plan, L, cfg);
+    std::printf("      max |by hand - library| outputs O = %.1e, final FAM F_2 = %.1e, P of block 1 = %.1e\n",
+                max_abs_diff(O.data(), Olib.data(), O.size()), max_abs_diff(F2.x.data(), Flib.data(), Flib.size()),
+                max_abs_diff(P1.data(), lc.blocks[1].P.data(), P1.size()));
+    std::printf("      (the library attends with [block rows; FAM rows] in one call: the same row-wise softmax)\n");
+
+    std::printf("\n[6/9] and the readable naive path (src/naive.cpp: an explicit key list per row)\n");
+    ModelCache mc;
+    model_forward(mc, w, tokens, T);
+    NaiveResult nv = naive_forward(w, tokens, T);
+    std::printf("      max |blockwise - naive| logits = %.1e, FAM = %.1e\n",
+                max_abs_diff(mc.logits.data(), nv.logits.data(), nv.logits.size()),
+                max_abs_diff(mc.fam_final.data(), nv.fam_final.data(), nv.fam_final.size()));
+
+    std::printf("\n[7/9] where the FAM sits on the timeline: [F_0 | block 0 | F_1 | block 1 | F_2]\n");
+    Mask tlm = fam_timeline_mask(T, cfg.B, cfg.M, F);
+    std::printf("%s", mask_ascii(tlm).c_str());
+
+    std::printf("\n[8/9] the FAM changed: |F_1 - F_0| = %.3f, |F_2 - F_1| = %.3f (L2 over all F x D values)\n",
+                [&] {
+                    double s = 0;
+                    for (int i = 0; i < F * D; i++) s += std::pow(F1.x[i] - F0.x[i], 2);
+                    return std::sqrt(s);
+                }(),
+                [&] {
+                    double s = 0;
+                    for (int i = 0; i < F * D; i++) s += std::pow(F2.x[i] - F1.x[i], 2);
+                    return std::sqrt(s);
+                }());
+
+    std::printf("\n[9/9] pictures\n");
+    write_file_atomic(outdir + "/block1_mask.svg", mask_svg(fam_block_mask(cfg.B, cfg.M, F, 1, cfg.B)));
+    write_file_atomic(outdir + "/timeline_mask.svg", mask_svg(tlm));
+    write_file_atomic(outdir + "/block1_P_head0.svg",
+                      heatmap_svg(P1.data(), cfg.B + F, 6, 40, "block 1, head 0: rows t2 t3 F0 F1, keys m0 m1 F0 F1 b0 b1"));
+    npy_save_f32(outdir + "/block1_P.npy", P1.data(), {cfg.H, cfg.B + F, 6});
+    std::printf("      wrote %s/block1_mask.svg, timeline_mask.svg, block1_P_head0.svg, block1_P.npy\n\n", outdir.c_str());
+
+    std::printf("try next: set M = 0 (the FAM is then the only way back); make F_0 fresh = false in [3/9] and\n"
+                "          see the library disagree (it keeps App. B.1's zero residual); F = 0 is BSWA (03).\n");
+    std::printf("set a breakpoint at fam_layer_forward and walk the tags: `grep -n \"Alg.2 step\" src/fam_layer.cpp`,\n"
+                "          then (gdb) break fam_layer.cpp:LINE for step 7 and `p b.fresh`, `p tau` (docs/debugging.md).\n");
+    return 0;
+}
