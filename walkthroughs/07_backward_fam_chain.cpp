@@ -1,0 +1,223 @@
+// 07_backward_fam_chain.cpp: watch a gradient travel from the answer back to the
+// pass key through the FAM chain (paper §2.2: gradients flow through the whole FAM
+// chain, no stop-gradient). The loss sits on the 5 answer digits at the end of a
+// PassKey example; with M = 0 no block sees an earlier block, so every gradient
+// that reaches an earlier block went through F_tau -> F_tau-1 -> ... (Alg. 2 step
+// 7's residual and attention, undone by fam_layer_backward).
+//
+// Uses the model trained by walkthrough 05 (OUT/05/passkey_fam.safetensors) when
+// it exists, else the same architecture with random weights (it says which).
+// Docs: docs/walkthroughs/07_backward_fam_chain.md
+// Run: build/walkthroughs/07_backward_fam_chain [--out DIR] [--model FILE]
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "args.h"
+#include "blas.h"
+#include "fam_layer.h"
+#include "model.h"
+#include "npy.h"
+#include "ops.h"
+#include "render.h"
+#include "tasks.h"
+#include "train.h"
+#include "viz.h"
+
+static std::string bar(double v, double vmax, int width) {
+    int n = vmax > 0 ? (int)std::lround(width * v / vmax) : 0;
+    if (v > 0 && n == 0) return ".";  // nonzero but below one character
+    return std::string(std::max(0, std::min(width, n)), '#');
+}
+static double norm(const float* x, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) s += (double)x[i] * x[i];
+    return std::sqrt(s);
+}
+
+// The backward of the loss to the inputs: model_backward (src/model.cpp) without the
+// embedding scatter, keeping what it throws away. Returns dL/dx for the input rows of
+// every layer, [N + 1][T, D] (index 0: the token embeddings), and dL/dF0 for the FAM
+// entering block 0 of each layer [N, F, D]. Weight gradients go to a scratch dw.
+struct InputGrads {
+    std::vector<std::vector<float>> dx;  // N + 1 buffers [T, D]
+    std::vector<float> dfam0;            // [N, F, D]
+};
+static InputGrads backward_to_inputs(const ModelCache& c, const ModelWeights& w, const int* targets,
+                                     const float* weights) {
+    const FamConfig& cfg = w.cfg;
+    const int T = c.T, N = cfg.N, D = cfg.D, V = cfg.V, F = cfg.fam_len();
+    ModelWeights dw(cfg);
+    std::vector<float> dlogits((size_t)T * V, 0.0f), dxf((size_t)T * D, 0.0f);
+    InputGrads g;
+    g.dx.assign(N + 1, std::vector<float>((size_t)T * D, 0.0f));
+    g.dfam0.assign((size_t)N * F * D, 0.0f);
+    cross_entropy_backward(dlogits.data(), c.probs.data(), targets, weights, 1.0f, T, V);   // dL/dlogits
+    linear_backward(dxf.data(), dw.lm_head, dlogits.data(), c.xf.data(), w.lm_head, T, D, V);  // undo W_out
+    layernorm_backward(g.dx[N].data(), dw.lnf_g, dw.lnf_b, dxf.data(), c.xs[N].data(), c.lnf_mean.data(),
+                       c.lnf_rstd.data(), w.lnf_g, T, D);                                   // undo LN_f
+    for (int l = N - 1; l >= 0; l--)  // undo each layer: blocks and the FAM chain, in reverse
+        fam_layer_backward(g.dx[l].data(), F ? &g.dfam0[(size_t)l * F * D] : nullptr, dw.layers[l], g.dx[l + 1].data(),
+                           nullptr, c.layers[l], c.plan, w.layers[l], cfg, false);
+    return g;
+}
+
+int main(int argc, char** argv) {
+    ArgParser args("07_backward_fam_chain", "A gradient travels from the answer back to the key through the FAM.");
+    args.option("out", "DIR", "where to write the pictures (and where 05 left its model)", "build/walkthroughs/out")
+        .option("model", "FILE", "a trained checkpoint (default: OUT/05/passkey_fam.safetensors if present)");
+    if (!args.parse(argc - 1, argv + 1)) return 0;
+    const std::string out = args.str("out") + "/07";
+    make_dirs(out);
+    blas_set_threads(1);
+    const Vocab vocab = passkey_vocab();
+
+    std::string path = args.given("model") ? args.str("model") : args.str("out") + "/05/passkey_fam.safetensors";
+    struct stat sb;
+    ModelWeights w;
+    if (stat(path.c_str(), &sb) == 0) {
+        TrainState st;
+        Vocab v2;
+        load_train_checkpoint(path, w, st, &v2);
+        std::printf("[1/6] model: %s (trained by walkthrough 05)\n", path.c_str());
+    } else {
+        FamConfig c;
+        c.V = vocab.size();
+        c.D = 64;
+        c.H = 4;
+        c.N = 2;
+        c.Dff = 256;
+        c.attention = AttentionKind::Fam;
+        c.B = 16;
+        c.M = 0;
+        c.F = 8;
+        w = ModelWeights(c);
+        init_weights(w, 1);
+        std::printf("[1/6] model: random weights (no %s yet: run walkthrough 05 first for the trained one)\n",
+                    path.c_str());
+    }
+    const FamConfig& cfg = w.cfg;
+    const int N = cfg.N, D = cfg.D, F = cfg.fam_len(), B = cfg.B;
+    std::printf("      %s\n", cfg.describe().c_str());
+    Rng ex_rng(1);
+    PasskeyExample ex = make_passkey_example(vocab, ex_rng, 100, 5);  // the example of walkthrough 05
+    const int T = (int)ex.tokens.size(), nblocks = (T + B - 1) / B, kb = ex.key_pos / B, ab = (ex.answer_pos - 1) / B;
+    ModelCache c;
+    model_forward(c, w, ex.tokens.data(), T);
+    const float loss = model_loss(c, w, ex.targets.data(), ex.weights.data());
+    std::printf("      PassKey, filler 100, key %s at t = %d.. (block %d); loss on the answer rows t = %d..%d\n"
+                "      (block %d) = %.4f, prediction %s\n\n",
+                ex.key.c_str(), ex.key_pos, kb, ex.answer_pos - 1, ex.answer_pos + 3, ab, loss,
+                passkey_prediction(c.logits.data(), cfg.V, ex).c_str());
+
+    std::printf("[2/6] backward to the inputs (model_backward's steps, keeping dL/dx of every layer input)\n");
+    InputGrads g = backward_to_inputs(c, w, ex.targets.data(), ex.weights.data());
+    {   // check against the library: scattering dL/dx_0 by token id is model_backward's dtok_emb
+        ModelWeights dw(cfg);
+        model_backward(dw, c, w, ex.targets.data(), ex.weights.data());
+        std::vector<float> demb((size_t)cfg.V * D, 0.0f);
+        embedding_backward(demb.data(), g.dx[0].data(), ex.tokens.data(), T, D);
+        std::printf("      max |scatter(dL/dx_0) - model_backward's d tok_emb| = %.1e\n\n",
+                    max_abs_diff(demb.data(), dw.tok_emb, demb.size()));
+    }
+
+    std::printf("[3/6] |dL/dx| at the input of layer 0 (the token embeddings), largest token of each block\n");
+    std::vector<float> gnorm((size_t)(N + 1) * T);
+    for (int l = 0; l <= N; l++)
+        for (int t = 0; t < T; t++) gnorm[(size_t)l * T + t] = (float)norm(&g.dx[l][(size_t)t * D], D);
+    double gmax = 0;
+    for (int t = 0; t < T; t++) gmax = std::max(gmax, (double)gnorm[t]);
+    for (int tau = 0; tau < nblocks; tau++) {
+        int best = tau * B;
+        for (int t = tau * B; t < std::min(T, (tau + 1) * B); t++)
+            if (gnorm[t] > gnorm[best]) best = t;
+        std::printf("      block %2d  %.2e  %-40s max at t=%3d %-6s%s\n", tau, gnorm[best], bar(gnorm[best], gmax, 40).c_str(),
+                    best, vocab.words[ex.tokens[best]].c_str(),
+                    tau == kb ? "  <- the key's block" : tau == ab ? "  <- the answer's block" : "");
+    }
+    std::printf("      inside the key's block, token by token:\n");
+    double kmax = 0;
+    for (int t = kb * B; t < (kb + 1) * B; t++) kmax = std::max(kmax, (double)gnorm[t]);
+    for (int t = kb * B; t < (kb + 1) * B; t++)
+        std::printf("      t=%3d %-9s %.2e %s\n", t, vocab.words[ex.tokens[t]].c_str(), gnorm[t], bar(gnorm[t], kmax, 30).c_str());
+    std::printf("\n");
+
+    std::printf("[4/6] |dL/dF| for the FAM entering each block, per layer: the chain the gradient walks\n");
+    // dL/dF_tau: rerun the sequence from block tau+1 with F_tau passed in (ForwardOptions::fam_start,
+    // positions shifted by pos_offset so every token keeps its position), then backward to that FAM.
+    // Exact because M = 0: the rest of the sequence depends on the past only through F_tau.
+    VizRun r = viz_run(w, ex.tokens);
+    const std::vector<float> states = fam_states(r);  // [N, nblocks + 1, F, D]
+    std::vector<float> fnorm((size_t)N * nblocks, 0.0f);
+    double worst = 0;
+    if (cfg.M == 0 && F > 0) {
+        for (int tau = 0; tau + 1 < nblocks; tau++) {
+            std::vector<float> fam((size_t)N * F * D);
+            for (int l = 0; l < N; l++)
+                std::copy(&states[(((size_t)l * (nblocks + 1)) + tau + 1) * F * D],
+                          &states[(((size_t)l * (nblocks + 1)) + tau + 2) * F * D], &fam[(size_t)l * F * D]);
+            const int t0 = (tau + 1) * B, Ts = T - t0;
+            ForwardOptions opt;
+            opt.fam_start = fam.data();
+            opt.pos_offset = (float)t0;
+            ModelCache cs;
+            model_forward(cs, w, &ex.tokens[t0], Ts, opt);
+            worst = std::max(worst, (double)max_abs_diff(cs.logits.data(), &c.logits[(size_t)t0 * cfg.V], cs.logits.size()));
+            model_loss(cs, w, &ex.targets[t0], &ex.weights[t0]);
+            InputGrads gs = backward_to_inputs(cs, w, &ex.targets[t0], &ex.weights[t0]);
+            for (int l = 0; l < N; l++) fnorm[(size_t)l * nblocks + tau] = (float)norm(&gs.dfam0[(size_t)l * F * D], F * D);
+        }
+        double fmax = 0;
+        for (float x : fnorm) fmax = std::max(fmax, (double)x);
+        std::printf("      (each rerun reproduces the original logits to %.1e)\n", worst);
+        std::printf("      F_tau = the FAM after block tau     layer 0                        layer 1\n");
+        for (int tau = 0; tau + 1 < nblocks; tau++) {
+            std::printf("      F_%-2d  %.2e %-22s", tau, fnorm[tau], bar(fnorm[tau], fmax, 22).c_str());
+            for (int l = 1; l < N; l++)
+                std::printf("  %.2e %-22s", fnorm[(size_t)l * nblocks + tau], bar(fnorm[(size_t)l * nblocks + tau], fmax, 22).c_str());
+            std::printf("%s\n", tau == kb ? "  <- wrote the key" : "");
+        }
+    } else {
+        std::printf("      (skipped: needs a FAM model with M = 0)\n");
+    }
+    std::printf("\n");
+
+    std::printf("[5/6] the same backward through BSWA with M = 1 (random weights, same tokens): the gradient\n"
+                "      stops where the receptive field ends, N x M = %d blocks before the answer's block\n", N);
+    FamConfig cb = cfg;
+    cb.attention = AttentionKind::Bswa;
+    cb.M = 1;
+    cb.F = 0;
+    ModelWeights wb(cb);
+    init_weights(wb, 1);
+    ModelCache cbc;
+    model_forward(cbc, wb, ex.tokens.data(), T);
+    model_loss(cbc, wb, ex.targets.data(), ex.weights.data());
+    InputGrads gb = backward_to_inputs(cbc, wb, ex.targets.data(), ex.weights.data());
+    std::vector<float> bnorm(nblocks, 0.0f);
+    for (int tau = 0; tau < nblocks; tau++)
+        for (int t = tau * B; t < std::min(T, (tau + 1) * B); t++)
+            bnorm[tau] = std::max(bnorm[tau], (float)norm(&gb.dx[0][(size_t)t * D], D));
+    double bmax = *std::max_element(bnorm.begin(), bnorm.end());
+    for (int tau = 0; tau < nblocks; tau++)
+        std::printf("      block %2d  %.2e %s\n", tau, bnorm[tau], bar(bnorm[tau], bmax, 40).c_str());
+    std::printf("      (exactly 0.00e+00 before block %d: no path of attention reaches the answer from there)\n\n", ab - N);
+
+    std::printf("[6/6] pictures and arrays\n");
+    npy_save_f32(out + "/grad_input_norm.npy", gnorm.data(), {N + 1, T});
+    npy_save_f32(out + "/grad_fam_norm.npy", fnorm.data(), {N, nblocks});
+    write_file_atomic(out + "/grad_input_norm.svg",
+                      heatmap_svg(gnorm.data(), N + 1, T, 5, "|dL/dx| at the input of layer 0..N (rows) per token (columns)"));
+    std::printf("      wrote %s/grad_input_norm.npy [N+1, T], grad_fam_norm.npy [N, nblocks], grad_input_norm.svg\n\n",
+                out.c_str());
+
+    std::printf("try next: set cb.M = 2 in [5/6] and watch the zero region end N x M = 4 blocks before the\n"
+                "          answer; keep the loss on one digit only (zero the other ex.weights) and see which key\n"
+                "          digit lights up in [3/6]; run it on the random model (--model /nonexistent).\n");
+    std::printf("set a breakpoint at fam_layer_backward (src/fam_layer.cpp), at the tag `undo [Alg.2 step 8]`:\n"
+                "          `p tau` walks down from the last block; pfloats dF_next %d %d shows dL/dF_tau there.\n",
+                F, D);
+    return 0;
+}
