@@ -41,6 +41,7 @@ static TrainConfig train_config_from_json(const nlohmann::json& j) {
     c.rsp_from = j.at("rsp_from");
     c.mem_stop_grad = j.at("mem_stop_grad");
     c.tbptt = j.value("tbptt", 0);
+    c.fam_l2 = j.value("fam_l2", 0.0f);
     c.seed = j.at("seed");
     return c;
 }
@@ -77,6 +78,7 @@ int cmd_train(int argc, char** argv) {
         .option("rsp", "P", "random state passing probability (App. B.2.3; 0 = off)", "0")
         .option("rsp-from", "S", "enable RSP from this step on", "0")
         .flag("mem-stop-grad", "stop-gradient on memory segments (the paper's M_SG ablation)")
+        .option("fam-l2", "X", "DEVIATION: weight of a penalty on the FAM update size (0 = off)", "0")
         .option("tbptt", "T", "train only the last ~T tokens of longer examples, carrying the FAM in (fam, M = 0)", "0")
         .option("seed", "S", "seed for init, data, RPO and RSP", "1")
         .option("threads", "N", "sequences trained in parallel (results do not depend on it)", "2")
@@ -137,6 +139,7 @@ int cmd_train(int argc, char** argv) {
         tc.rsp_from = (int)a.integer("rsp-from", 0, 100000000);
         tc.mem_stop_grad = a.flag_set("mem-stop-grad");
         tc.tbptt = (int)a.integer("tbptt", 0, 100000000);
+        tc.fam_l2 = (float)a.number("fam-l2", 0, 1e6);
         tc.seed = (uint64_t)a.integer("seed", 0);
         w = ModelWeights(c);
         init_weights(w, tc.seed);
@@ -151,22 +154,23 @@ int cmd_train(int argc, char** argv) {
 
     auto start = std::chrono::steady_clock::now();
     long start_step = st.step, tokens = 0;
-    double loss_sum = 0, acc_sum = 0;
+    double loss_sum = 0, acc_sum = 0, pen_sum = 0;
     int window = 0;
     train(w, st, tc, vocab, [&](const StepStats& s, const TrainState& state) {
         tokens += s.tokens;
         loss_sum += s.loss;
         acc_sum += s.accuracy;
+        pen_sum += s.fam_penalty;
         window++;
         if (s.step % tc.log_every == 0 || s.step == tc.steps) {
             double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
             double per_step = el / (s.step - start_step);
-            std::printf("step %6ld/%d | loss %.4f | acc %.2f | lr %.2e | |g| %.3f | %.1fk tok/s | %s elapsed, ETA %s\n",
-                        s.step, tc.steps, loss_sum / window, acc_sum / window, s.lr, s.grad_norm,
+            std::printf("step %6ld/%d | loss %.4f | acc %.2f | FAM update %.3g | lr %.2e | |g| %.3f | %.1fk tok/s | %s elapsed, ETA %s\n",
+                        s.step, tc.steps, loss_sum / window, acc_sum / window, pen_sum / window, s.lr, s.grad_norm,
                         tokens / el / 1000.0, fmt_duration(el).c_str(),
                         fmt_duration(per_step * (tc.steps - s.step)).c_str());
             std::fflush(stdout);
-            loss_sum = acc_sum = 0;
+            loss_sum = acc_sum = pen_sum = 0;
             window = 0;
         }
         if (tc.save_every > 0 && s.step % tc.save_every == 0 && s.step < tc.steps)

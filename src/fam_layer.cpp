@@ -147,8 +147,11 @@ void fam_layer_forward(float* out, float* fam_final, LayerCache& c, const float*
 
 void fam_layer_backward(float* dx, float* dfam0, LayerWeights& dw, const float* dout,
                         const float* dfam_final, const LayerCache& c, const BlockPlan& plan,
-                        const LayerWeights& w, const FamConfig& cfg, bool mem_stop_grad) {
+                        const LayerWeights& w, const FamConfig& cfg, bool mem_stop_grad,
+                        float fam_l2) {
     const int T = c.T, D = cfg.D, H = cfg.H, B = plan.B, M = plan.M, F = plan.F;
+    int n_penalized = 0;  // non-fresh updates, the penalty's denominator
+    for (const BlockCache& b : c.blocks) n_penalized += b.update && !b.fresh;
     static thread_local std::vector<float> dtok_att, dQ, dK, dV, dq, dk, dv, datt, dF_next, dF_cur;
     grow_zero(dtok_att, (size_t)T * D);
     grow_zero(dQ, (size_t)T * D);
@@ -168,6 +171,15 @@ void fam_layer_backward(float* dx, float* dfam0, LayerWeights& dw, const float* 
         grow_zero(datt, (size_t)R * D);
         copy_rows(datt.data(), &dtok_att[(size_t)t0 * D], len, D);
         grow_zero(dF_cur, (size_t)F * D);  // gradient of F_{tau-1}, the FAM entering block tau
+        if (b.update && !b.fresh && fam_l2 > 0.0f) {
+            // the update-size penalty: d/dF_tau and d/dF_{tau-1} of (1/F) ||F_tau - F_{tau-1}||^2
+            const float g = 2.0f * fam_l2 / ((float)n_penalized * F);
+            for (size_t i = 0; i < (size_t)F * D; i++) {
+                float delta = g * (b.fam_next[i] - b.fam.x[i]);
+                dF_next[i] += delta;
+                dF_cur[i] -= delta;
+            }
+        }
         if (b.update) {
             // undo [Alg.2 step 8] and [Alg.2 step 7]: the residual carries dF_tau to F_{tau-1}
             // unless it was the zero residual of a fresh FAM
@@ -207,4 +219,18 @@ void fam_layer_backward(float* dx, float* dfam0, LayerWeights& dw, const float* 
 
     // undo [Alg.2 step 1] for every token row at once
     qkv_backward(dx, dw, dQ.data(), dK.data(), dV.data(), c.tok, w, cfg);
+}
+
+float fam_update_penalty(const LayerCache& c, int F, int D) {
+    double sum = 0.0;
+    int n = 0;
+    for (const BlockCache& b : c.blocks) {
+        if (!b.update || b.fresh) continue;
+        for (size_t i = 0; i < (size_t)F * D; i++) {
+            double d = (double)b.fam_next[i] - b.fam.x[i];  // F_tau - F_{tau-1}
+            sum += d * d;
+        }
+        n++;
+    }
+    return n ? (float)(sum / ((double)n * F)) : 0.0f;
 }

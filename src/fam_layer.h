@@ -88,6 +88,17 @@ void fam_layer_forward(float* out, float* fam_final, LayerCache& c, const float*
 // Backward of fam_layer_forward. Accumulates dx [T,D], dfam0 [F,D] (if non-null)
 // and the weight gradients, from dout [T,D] and dfam_final [F,D] (may be null).
 // mem_stop_grad: the paper's M_SG ablation, no gradient flows into memory keys/values.
+// fam_l2: also backpropagate fam_l2 * fam_update_penalty(c) (0 = off).
 void fam_layer_backward(float* dx, float* dfam0, LayerWeights& dw, const float* dout,
                         const float* dfam_final, const LayerCache& c, const BlockPlan& plan,
-                        const LayerWeights& w, const FamConfig& cfg, bool mem_stop_grad);
+                        const LayerWeights& w, const FamConfig& cfg, bool mem_stop_grad,
+                        float fam_l2 = 0.0f);
+
+// How much the FAM moves per update: the mean over the layer's non-fresh FAM
+// updates of (1/F) sum_rows ||F_tau - F_{tau-1}||^2 (0 if there are none).
+// DEVIATION: a training regularizer the paper does not use. The FAM is a
+// residual stream with no normalization of its own, so whatever each filler
+// block adds piles up linearly; penalizing the update size teaches the layer to
+// write only what matters, and keeps the memory readable over many more blocks
+// than training showed (see docs/results/passkey.md).
+float fam_update_penalty(const LayerCache& c, int F, int D);

@@ -73,7 +73,12 @@ float model_loss(ModelCache& c, const ModelWeights& w, const int* targets, const
 
 // Backward of model_loss * dloss through the whole model, accumulating into dw
 // (same config as w). Gradients flow through memory segments and the whole FAM
-// chain back to fam_prompt, unless mem_stop_grad (the M_SG ablation).
+// chain back to fam_prompt, unless mem_stop_grad (the M_SG ablation). With
+// fam_l2 > 0 the gradient of fam_l2 * fam_penalty(c) is added.
 void model_backward(ModelWeights& dw, const ModelCache& c, const ModelWeights& w,
                     const int* targets, const float* weights, float dloss = 1.0f,
-                    bool mem_stop_grad = false);
+                    bool mem_stop_grad = false, float fam_l2 = 0.0f);
+
+// The FAM update-size penalty averaged over layers (fam_update_penalty in
+// src/fam_layer.h); 0 without a FAM. DEVIATION: a training option, not the paper's.
+float fam_penalty(const ModelCache& c, const FamConfig& cfg);

@@ -100,7 +100,7 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Vocab&
                 if (batch[i].targets[t] >= 0) wsum[i] += batch[i].weights[t];
             total_w += wsum[i];
         }
-        std::vector<float> losses(K);
+        std::vector<float> losses(K), penalties(K);
         std::vector<uint8_t> correct(K);
         parallel_for(K, cfg.threads, [&](int i) {
             const PasskeyExample& ex = batch[i];
@@ -125,20 +125,23 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Vocab&
             tail.key = ex.key;
             tail.answer_pos = ex.answer_pos - s0;
             correct[i] = passkey_correct(c.logits.data(), mc.V, tail);
+            penalties[i] = fam_penalty(c, mc);
             dws[i].zero();
             model_backward(dws[i], c, w, ex.targets.data() + s0, ex.weights.data() + s0,
-                           (float)(wsum[i] / total_w), cfg.mem_stop_grad);
+                           (float)(wsum[i] / total_w), cfg.mem_stop_grad, cfg.fam_l2 / K);
         });
         // ---- reduce in sequence order, then one AdamW step
         std::fill(grad.begin(), grad.end(), 0.0f);
         double loss = 0.0;
         long tokens = 0;
         int ncorrect = 0;
+        double s_penalty = 0.0;
         for (int i = 0; i < K; i++) {
             for (size_t j = 0; j < grad.size(); j++) grad[j] += dws[i].buffer[j];
             loss += losses[i] * wsum[i] / total_w;
             tokens += (long)batch[i].tokens.size();
             ncorrect += correct[i];
+            s_penalty += penalties[i] / K;
         }
         StepStats s;
         s.lr = st.opt.lr_at(st.opt.step);
@@ -152,6 +155,7 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Vocab&
         s.accuracy = (float)ncorrect / K;
         s.tokens = tokens;
         s.rsp_used = use_rsp;
+        s.fam_penalty = (float)s_penalty;
         s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         on_step(s, st);
     }
@@ -166,7 +170,7 @@ static nlohmann::json train_config_json(const TrainConfig& c) {
             {"beta1", c.opt.beta1},    {"beta2", c.opt.beta2},       {"weight_decay", c.opt.weight_decay},
             {"clip", c.opt.clip},      {"warmup", c.opt.warmup},     {"schedule", c.opt.schedule},
             {"rpo", c.rpo},            {"rsp", c.rsp},               {"rsp_from", c.rsp_from},
-            {"mem_stop_grad", c.mem_stop_grad}, {"tbptt", c.tbptt}, {"seed", c.seed}};
+            {"mem_stop_grad", c.mem_stop_grad}, {"tbptt", c.tbptt}, {"fam_l2", c.fam_l2}, {"seed", c.seed}};
 }
 
 void save_train_checkpoint(const std::string& path, const ModelWeights& w, const TrainState& s,

@@ -33,6 +33,10 @@ struct TrainConfig {
     // tokens, which are trained. Short examples teach storing the key; long ones
     // teach keeping it over many FAM updates at the cost of a forward pass. 0 = off.
     int tbptt = 0;
+    // DEVIATION (a training option the paper does not use): weight of the penalty on
+    // the size of each FAM update, mean (1/F)||F_tau - F_{tau-1}||^2 (src/fam_layer.h,
+    // fam_update_penalty). 0 = off.
+    float fam_l2 = 0.0f;
     uint64_t seed = 1;
     int threads = 2;           // sequences of a batch run in parallel; results do not depend on it
     int log_every = 50;
@@ -50,6 +54,7 @@ struct TrainState {
 struct StepStats {
     long step = 0;
     float loss = 0.0f, grad_norm = 0.0f, lr = 0.0f, accuracy = 0.0f;
+    float fam_penalty = 0.0f;  // mean FAM update-size penalty of the batch (before its weight)
     long tokens = 0;
     double seconds = 0.0;
     bool rsp_used = false;

@@ -232,3 +232,26 @@ TEST_CASE("model: a FAM carried across chunks (M = 0) continues the sequence exa
         }
     }
 }
+
+TEST_CASE("model: gradient of the FAM update-size penalty (training option) by finite differences") {
+    FamConfig cfg = make_cfg(AttentionKind::Fam, 2, 1, 2);
+    ModelWeights w = random_model(cfg, 11);
+    Rng rng(11);
+    const int T = 9;  // 4 updates, the first one fresh (not penalized)
+    std::vector<int> tokens = random_tokens(T, cfg.V, rng), targets = random_tokens(T, cfg.V, rng);
+    const float lambda = 0.05f;
+    ModelCache c;
+    model_forward(c, w, tokens.data(), T);
+    model_loss(c, w, targets.data(), nullptr);
+    CHECK(fam_penalty(c, cfg) > 0.0f);
+    ModelWeights dw(cfg);
+    model_backward(dw, c, w, targets.data(), nullptr, 1.0f, false, lambda);
+    auto objective = [&]() {
+        ModelCache cc;
+        model_forward(cc, w, tokens.data(), T);
+        return (double)model_loss(cc, w, targets.data(), nullptr) + lambda * (double)fam_penalty(cc, cfg);
+    };
+    for (size_t i = 0; i < w.params.size(); i++)
+        grad_check("penalty d" + w.params[i].name, w.params[i].data, w.params[i].size, dw.params[i].data,
+                   objective, 1e-3, 2e-2);
+}
