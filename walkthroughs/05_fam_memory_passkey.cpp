@@ -1,6 +1,6 @@
 // 05_fam_memory_passkey.cpp: the FAM as working memory, on a model that learned
 // to use it. We train a small TransformerFAM on PassKey retrieval (paper §3.2,
-// App. D.1) right here (about 3-4 minutes on 2 cores, progress printed), then
+// App. D.1) right here (about 2-4 minutes on 2 cores, progress printed), then
 // watch what the FAM wrote when the pass key went by and who read it when the
 // question came. M = 0: a block sees no earlier block at all, so the FAM is the
 // only way the key can reach the answer.
