@@ -62,6 +62,7 @@ int cmd_generate(int argc, char** argv) {
     double sec = seconds_since(t0);
     for (size_t i = 0; i < out.size(); i++) std::printf("%s%d", i ? "," : "", out[i]);
     std::printf("\n");
+    std::fflush(stdout);  // the ids before the summary on stderr, also when both go to one pipe
     std::fprintf(stderr, "%s: prompt %zu tokens, generated %lld (%s, seed %llu) in %.3f s\n", a.str("model").c_str(),
                  prompt.size(), max_new, temperature == 0.0f ? "greedy" : "sampled", (unsigned long long)seed, sec);
     return 0;
