@@ -461,11 +461,27 @@ static std::string panel_svg(const Panel& p, double x, double y, double* w, doub
     if (!p.title.empty()) s += svg_text(x, y + 12, p.title, 12, "font-weight=\"bold\"");
     s += "<rect x=\"" + num(gx, 1) + "\" y=\"" + num(gy, 1) + "\" width=\"" + num(gw, 1) + "\" height=\"" + num(gh, 1) +
          "\" fill=\"#f0f0f0\"/>\n";  // masked cells stay this light grey
+    // allowed cells: one white rect per run of them in a row, then one rect per cell
+    // whose colour is not (nearly) white; keeps large panels small
+    auto ok = [&](size_t k) { return !p.allowed || p.allowed[k]; };
+    for (int i = 0; i < rows; i++)
+        for (int c = 0; c < cols;) {
+            if (!ok((size_t)i * cols + c)) {
+                c++;
+                continue;
+            }
+            int e = c;
+            while (e < cols && ok((size_t)i * cols + e)) e++;
+            s += "<rect x=\"" + num(gx + c * p.cell, 1) + "\" y=\"" + num(gy + i * p.cell, 1) + "\" width=\"" +
+                 num((e - c) * p.cell, 1) + "\" height=\"" + num(p.cell, 1) + "\" fill=\"#ffffff\"/>\n";
+            c = e;
+        }
     for (int i = 0; i < rows; i++)
         for (int c = 0; c < cols; c++) {
             const size_t k = (size_t)i * cols + c;
-            if (p.allowed && !p.allowed[k]) continue;
+            if (!ok(k)) continue;
             const double val = p.v[k];
+            if (std::isfinite(val) && val / hi < 0.01 && !p.values) continue;  // white already
             s += "<rect x=\"" + num(gx + c * p.cell, 1) + "\" y=\"" + num(gy + i * p.cell, 1) + "\" width=\"" +
                  num(p.cell, 1) + "\" height=\"" + num(p.cell, 1) + "\" fill=\"" + ramp_hex(val / hi) + "\"/>\n";
             if (p.values && p.cell >= 18)
@@ -549,7 +565,7 @@ static void block_axes(const VizRun& r, const VizBlock& b, const VizOptions* opt
     }
 }
 
-std::string timeline_svg(const VizRun& r, int layer, int head, bool standalone) {
+std::string timeline_svg(const VizRun& r, int layer, int head, bool standalone, const VizOptions* opt) {
     const Timeline tl = make_timeline(r);
     std::vector<float> v = timeline_attention(r, layer, head);
     const Mask mk = fam_timeline_mask(r.T, r.B, r.M, r.F);
@@ -560,7 +576,7 @@ std::string timeline_svg(const VizRun& r, int layer, int head, bool standalone) 
     p.v = v.data();
     p.hi = 1;
     p.allowed = mk.m.data();
-    p.row = p.col = timeline_axis(r, nullptr);
+    p.row = p.col = timeline_axis(r, opt);
     p.cell = std::max(2.0, std::min(16.0, 900.0 / tl.n));
     p.title = r.name + ": attention over time, layer " + std::to_string(layer) +
               (head < 0 ? ", mean of heads" : ", head " + std::to_string(head));
@@ -957,7 +973,7 @@ std::vector<std::string> viz_write_all(const std::string& dir, const VizRun& r, 
             png(dir + "/" + name, timeline_picture(v, mk), n, n, std::max(1, auto_cell(n, 600)));
             files.push_back(name);
         }
-        if (n <= opt.svg_max) text("timeline_L" + std::to_string(l) + "_mean.svg", timeline_svg(r, l, -1, true));
+        if (n <= opt.svg_max) text("timeline_L" + std::to_string(l) + "_mean.svg", timeline_svg(r, l, -1, true, &opt));
     }
     npy("attention_timeline.npy", all, {N, H, n, n}, "attention weights on the timeline per layer and head");
     npy("attention_timeline_mean.npy", means, {N, n, n}, "the same, mean of heads");
@@ -1019,15 +1035,22 @@ std::vector<std::string> viz_write_all(const std::string& dir, const VizRun& r, 
             npy("fam_update_attention.npy", up, {N, r.ncomplete, H, r.F, W}, "the FAM rows' weights over [FAM | block] per update");
         }
         for (int l = 0; l < N; l++) {
-            // [nblocks + 1, F * D], each time step stretched to 6 rows, a gap between FAM rows
+            // [nblocks + 1, F * D]: each value's distance from its own mean over time,
+            // |F_tau[j][d] - mean_tau F_tau[j][d]|, so that what changes shows (a few large
+            // constant dimensions would drown everything else); each time step stretched
+            // to several pixel rows, a grey gap between FAM rows and between time steps
             const int rows = r.nblocks + 1, cols = r.F * r.D, stretch = std::max(1, 240 / rows);
+            const float* sl = &st[(size_t)l * rows * cols];
+            std::vector<double> mean(cols, 0.0);
+            for (int i = 0; i < rows; i++)
+                for (int c = 0; c < cols; c++) mean[c] += sl[(size_t)i * cols + c] / rows;
             Axis ra, ca;
             for (int i = 0; i < rows * stretch; i++) ra.push("", i / stretch, false, false);
             for (int c = 0; c < cols; c++) ca.push("", c / r.D, false, false);
             std::vector<float> v((size_t)rows * stretch * cols);
             for (int i = 0; i < rows * stretch; i++)
-                std::copy(&st[(((size_t)l * rows) + i / stretch) * cols], &st[(((size_t)l * rows) + i / stretch) * cols] + cols,
-                          &v[(size_t)i * cols]);
+                for (int c = 0; c < cols; c++)
+                    v[(size_t)i * cols + c] = (float)std::fabs(sl[(size_t)(i / stretch) * cols + c] - mean[c]);
             png_gapped(dir + "/fam_state_L" + std::to_string(l) + ".png", v, ra, ca, 0, 1100);
             files.push_back("fam_state_L" + std::to_string(l) + ".png");
             text("memory_write_L" + std::to_string(l) + ".svg", memory_write_svg(r, l, opt, true));
@@ -1102,7 +1125,8 @@ std::vector<std::string> viz_write_all(const std::string& dir, const VizRun& r, 
              "and how much each token read the FAM (orange bar).</p>\n<div class=\"row\">";
         for (int l = 0; l < N; l++) h += "<img src=\"memory_write_L" + std::to_string(l) + ".svg\">";
         h += "</div>\n<p><img src=\"fam_change.svg\"></p>\n<p class=\"cap\">The FAM state after each block (rows: "
-             "initial FAM, then after block 0, 1, ...; columns: F rows of D values, separated by grey lines).</p>\n";
+             "initial FAM, then after block 0, 1, ...; columns: F rows of D values, separated by grey lines). Colour: "
+             "each value's distance from its own mean over time (white = at its mean); raw values in fam_states.npy.</p>\n";
         for (int l = 0; l < N; l++)
             h += "<p>layer " + std::to_string(l) + "<br><img src=\"fam_state_L" + std::to_string(l) + ".png\"></p>\n";
     }

@@ -162,9 +162,10 @@ std::string memory_write_svg(const VizRun& r, int layer, const VizOptions& opt, 
 // null) marks its highlighted tokens; heads = false puts the layers side by side.
 std::string block_maps_svg(const VizRun& r, int tau, const VizOptions* opt = nullptr, bool heads = true,
                            bool standalone = true);
-// The timeline attention of one layer (head < 0: mean) as a labelled SVG; only
-// allowed cells are drawn (masked cells stay light grey).
-std::string timeline_svg(const VizRun& r, int layer, int head, bool standalone = true);
+// The timeline attention of one layer (head < 0: mean) as a labelled SVG, colour
+// sqrt(weight / max); masked cells light grey; opt (may be null) marks highlighted tokens.
+std::string timeline_svg(const VizRun& r, int layer, int head, bool standalone = true,
+                         const VizOptions* opt = nullptr);
 
 // Create a directory and its parents (like mkdir -p); throws naming the path.
 void make_dirs(const std::string& dir);

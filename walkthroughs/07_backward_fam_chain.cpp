@@ -208,8 +208,32 @@ int main(int argc, char** argv) {
     std::printf("[6/6] pictures and arrays\n");
     npy_save_f32(out + "/grad_input_norm.npy", gnorm.data(), {N + 1, T});
     npy_save_f32(out + "/grad_fam_norm.npy", fnorm.data(), {N, nblocks});
-    write_file_atomic(out + "/grad_input_norm.svg",
-                      heatmap_svg(gnorm.data(), N + 1, T, 5, "|dL/dx| at the input of layer 0..N (rows) per token (columns)"));
+    {   // one bar per token: |dL/dx_t| at the input of layer 0; key tokens red, answer rows orange
+        const double bw = 6, H0 = 160, x0 = 40, y0 = 40;
+        std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string((int)(x0 + T * bw + 40)) +
+                          "\" height=\"" + std::to_string((int)(y0 + H0 + 50)) +
+                          "\" font-family=\"Helvetica, Arial, sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n"
+                          "<text x=\"10\" y=\"20\" font-size=\"14\" font-weight=\"bold\">|dL/dx| at each input token "
+                          "(layer 0 input), loss on the answer digits</text>\n";
+        for (int tau = 1; tau < nblocks; tau++)
+            svg += "<line x1=\"" + std::to_string(x0 + tau * B * bw) + "\" y1=\"" + std::to_string(y0) + "\" x2=\"" +
+                   std::to_string(x0 + tau * B * bw) + "\" y2=\"" + std::to_string(y0 + H0) + "\" stroke=\"#ccc\"/>\n";
+        for (int t = 0; t < T; t++) {
+            const bool key = (t >= ex.key_pos && t < ex.key_pos + 5) || (t >= ex.key_pos + 9 && t < ex.key_pos + 14);
+            const bool ans = t >= ex.answer_pos - 1 && t < ex.answer_pos + 4;
+            const double h = H0 * gnorm[t] / gmax;
+            svg += "<rect x=\"" + std::to_string(x0 + t * bw) + "\" y=\"" + std::to_string(y0 + H0 - h) + "\" width=\"" +
+                   std::to_string(bw - 1) + "\" height=\"" + std::to_string(h) + "\" fill=\"" +
+                   (key ? "#d62728" : ans ? "#e8893a" : "#4678be") + "\"><title>t=" + std::to_string(t) + " " +
+                   vocab.words[ex.tokens[t]] + "</title></rect>\n";
+        }
+        for (int tau = 0; tau < nblocks; tau++)
+            svg += "<text x=\"" + std::to_string(x0 + (tau * B + 0.5 * std::min(B, T - tau * B)) * bw) + "\" y=\"" + std::to_string(y0 + H0 + 16) +
+                   "\" font-size=\"11\" text-anchor=\"middle\" fill=\"#555\">block " + std::to_string(tau) + "</text>\n";
+        svg += "<text x=\"10\" y=\"" + std::to_string(y0 + H0 + 38) + "\" font-size=\"11\" fill=\"#555\">red: the pass "
+               "key's digits (both mentions); orange: the answer rows that carry the loss; blue: every other token</text>\n</svg>\n";
+        write_file_atomic(out + "/grad_input_norm.svg", svg);
+    }
     std::printf("      wrote %s/grad_input_norm.npy [N+1, T], grad_fam_norm.npy [N, nblocks], grad_input_norm.svg\n\n",
                 out.c_str());
 
