@@ -9,9 +9,10 @@
 #   ptensor EXPR [R] [C]     a Tensor as a matrix, at most R rows x C columns (default 8 x 8)
 #   pfloats EXPR ROWS COLS [FIRST_ROW]
 #                            any float buffer (float*, std::vector<float>) read as a
-#                            row-major [ROWS, COLS] matrix, e.g. `pfloats b.P 24 24` for
-#                            one head of a block's attention weights, `pfloats x 4 64 12`
-#                            for rows 12..15 of a [T, 64] activation
+#                            row-major [.., COLS] matrix, ROWS rows from FIRST_ROW (at most
+#                            24 columns shown), e.g. `pfloats b.P b.R b.C` for head 0 of a
+#                            block's attention weights, `pfloats b.P 8 24 16` for its rows
+#                            16..23, `pfloats x 4 64 12` for rows 12..15 of a [T, 64] buffer
 #   pmask EXPR               a Mask (src/masks.h) as '#'/'.' rows, like mask_ascii
 #
 # Everything is read through gdb's value API, so it works on any build with -g
@@ -45,7 +46,7 @@ def _vector_len(val):
 
 
 def _fmt(x):
-    return "%9.4f" % x
+    return "%7.3f" % x
 
 
 def _matrix(ptr, rows, cols, row0=0, max_cols=None):
@@ -138,7 +139,7 @@ class PFloats(gdb.Command):
         if n is not None and (row0 + rows) * cols > n:
             raise gdb.GdbError("%s holds %d floats, [%d..%d) x %d needs %d" % (argv[0], n, row0, row0 + rows, cols,
                                                                              (row0 + rows) * cols))
-        print(_matrix(_float_ptr(v), rows, cols, row0, max_cols=16))
+        print(_matrix(_float_ptr(v), rows, cols, row0, max_cols=24))
 
 
 class PMask(gdb.Command):
@@ -159,8 +160,37 @@ class PMask(gdb.Command):
             print("%4d " % r + "".join("#" if int((m + r * cols + c).dereference()) else "." for c in range(cols)))
 
 
+class BreakTag(gdb.Command):
+    """break-tag TAG [FILE]: a breakpoint at the code under the comment tag, e.g.
+    break-tag "Alg.2 step 7"            (in src/fam_layer.cpp, the default FILE)
+    break-tag "undo [Alg.2 step 8]"
+    break-tag "App. B.1" src/model.cpp
+    The first line whose text contains TAG is used; gdb puts the breakpoint on the
+    next line with code. Line numbers change as the code does, tags do not."""
+
+    def __init__(self):
+        super().__init__("break-tag", gdb.COMMAND_BREAKPOINTS)
+
+    def invoke(self, arg, from_tty):
+        argv = gdb.string_to_argv(arg)
+        if not argv:
+            raise gdb.GdbError('usage: break-tag "TAG" [FILE]')
+        tag, path = argv[0], argv[1] if len(argv) > 1 else "src/fam_layer.cpp"
+        try:
+            lines = open(path).read().split("\n")
+        except OSError as e:
+            raise gdb.GdbError("break-tag: cannot read %s (run gdb from the repository root): %s" % (path, e))
+        for i, line in enumerate(lines):
+            if tag in line:
+                print("break-tag: %s:%d: %s" % (path, i + 1, line.strip()))
+                gdb.execute("break %s:%d" % (path.split("/")[-1], i + 1))
+                return
+        raise gdb.GdbError("break-tag: no line of %s contains %r" % (path, tag))
+
+
 gdb.pretty_printers.append(_lookup)
 PTensor()
 PFloats()
 PMask()
-print("tensor_printer.py: `p` shows Tensors; commands ptensor, pfloats, pmask (docs/debugging.md)")
+BreakTag()
+print("tensor_printer.py: `p` shows Tensors; commands ptensor, pfloats, pmask, break-tag (docs/debugging.md)")
