@@ -191,7 +191,8 @@ int main(int argc, char** argv) {
                 "          model with --mem 1 and compare (fam viz --compare): its answer rows cannot see the key.\n",
                 out.c_str());
     std::printf("set a breakpoint at VizRecorder::record (src/viz.cpp), condition `layer == 0 && b.tau == %d`:\n"
-                "          then `p b.update`, `p b.R`, `p b.C` and pfloats b.P %d %d (tools/gdb) shows the map.\n",
-                kb, (int)r.blocks[0][kb].R, (int)r.blocks[0][kb].C);
+                "          then `p b.update`, and `pfloats b.P %d %d %d` (tools/gdb) shows head 0's FAM rows, the\n"
+                "          map of [4/6] for one head (docs/debugging.md, recipe 2).\n",
+                kb, r.F, (int)r.blocks[0][kb].C, (int)r.blocks[0][kb].len);
     return 0;
 }
