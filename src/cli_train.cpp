@@ -165,8 +165,10 @@ int cmd_train(int argc, char** argv) {
         if (s.step % tc.log_every == 0 || s.step == tc.steps) {
             double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
             double per_step = el / (s.step - start_step);
-            std::printf("step %6ld/%d | loss %.4f | acc %.2f | FAM update %.3g | lr %.2e | |g| %.3f | %.1fk tok/s | %s elapsed, ETA %s\n",
-                        s.step, tc.steps, loss_sum / window, acc_sum / window, pen_sum / window, s.lr, s.grad_norm,
+            char fam_note[48] = "";  // how far the FAM moves per update (the --fam-l2 penalty's measure)
+            if (w.cfg.fam_len() > 0) std::snprintf(fam_note, sizeof fam_note, " | FAM update %.3g", pen_sum / window);
+            std::printf("step %6ld/%d | loss %.4f | acc %.2f%s | lr %.2e | |g| %.3f | %.1fk tok/s | %s elapsed, ETA %s\n",
+                        s.step, tc.steps, loss_sum / window, acc_sum / window, fam_note, s.lr, s.grad_norm,
                         tokens / el / 1000.0, fmt_duration(el).c_str(),
                         fmt_duration(per_step * (tc.steps - s.step)).c_str());
             std::fflush(stdout);
