@@ -802,16 +802,30 @@ static std::vector<float> timeline_picture(const std::vector<float>& w, const Ma
 // layers), rows up to block k and the FAM it produced revealed; earlier blocks faded to
 // 40 % so that the current block stands out; later rows not computed yet (white).
 static std::vector<float> frame_grid(const VizRun& r, const std::vector<std::vector<float>>& tls, const Mask& mk,
-                                     int k, int* cols) {
+                                     int k, int* rows, int* cols) {
     const Timeline tl = make_timeline(r);
     const int end = k + 1 < r.nblocks ? tl.block_start[k + 1] : tl.n;  // FAM_{k+1} sits just before block k+1
+    // long sequences: one pixel per pool x pool cells (their largest value), so that a
+    // frame stays about 400 pixels per layer and the animation quick to write and load
+    const int pool = (tl.n + 399) / 400, m = (tl.n + pool - 1) / pool;
     std::vector<std::vector<float>> pics;
     std::vector<int> cs;
     for (int l = 0; l < r.N; l++) {
-        pics.push_back(timeline_picture(tls[l], mk, end, tl.block_start[k], 0.4f));
-        cs.push_back(tl.n);
+        std::vector<float> v = timeline_picture(tls[l], mk, end, tl.block_start[k], 0.4f);
+        if (pool > 1) {
+            std::vector<float> p((size_t)m * m, 0.0f);
+            for (int i = 0; i < tl.n; i++)
+                for (int c = 0; c < tl.n; c++) {
+                    float& x = p[(size_t)(i / pool) * m + c / pool];
+                    x = std::max(x, v[(size_t)i * tl.n + c]);
+                }
+            v.swap(p);
+        }
+        pics.push_back(v);
+        cs.push_back(m);
     }
-    return hstack(pics, cs, tl.n, 6, cols);
+    *rows = m;
+    return hstack(pics, cs, m, 6, cols);
 }
 
 // ---- HTML ---------------------------------------------------------------------------------------
@@ -846,10 +860,11 @@ std::string write_animation(const std::string& dir, const VizRun& r, const VizOp
     std::string frames;
     for (int k = 0; k < r.nblocks; k++) {
         int cols = 0;
-        std::vector<float> g = frame_grid(r, tls, mk, k, &cols);
+        int rows = 0;
+        std::vector<float> g = frame_grid(r, tls, mk, k, &rows, &cols);
         char name[64];
         std::snprintf(name, sizeof name, "frames/frame_%03d.png", k);
-        png(dir + "/" + name, g, tl.n, cols, std::max(2, auto_cell(cols, 1100)));
+        png(dir + "/" + name, g, rows, cols, std::max(2, auto_cell(cols, 1100)));
         const VizBlock& b = r.blocks[0][k];
         std::string cap = "<b>block " + std::to_string(k) + "</b> (tokens " + std::to_string(k * r.B) + ".." +
                           std::to_string(k * r.B + b.len - 1) + "): ";
@@ -926,6 +941,10 @@ static std::string shape_str(const std::vector<int>& s) {
     return o + "]";
 }
 
+// [n, n] per layer and head, and one frame per block: 1200 rows is ~50 MB of floats
+// and a few seconds; beyond that the pictures stop being readable anyway.
+static const int kMaxTimeline = 1200;
+
 std::vector<std::string> viz_write_all(const std::string& dir, const VizRun& r, const VizRun* cmp,
                                        const VizOptions& opt) {
     make_dirs(dir);
@@ -943,10 +962,11 @@ std::vector<std::string> viz_write_all(const std::string& dir, const VizRun& r, 
     };
     const Timeline tl = make_timeline(r);
     const int n = tl.n, N = r.N, H = r.H;
-    if ((double)n * n * N * (H + 1) > 4.0e8)
-        throw std::invalid_argument("viz: the timeline has " + std::to_string(n) + " rows; pictures of [" +
-                                    std::to_string(n) + ", " + std::to_string(n) + "] per layer and head are too "
-                                    "large (use a shorter sequence, T <= ~2000)");
+    if (n > kMaxTimeline)
+        throw std::invalid_argument("viz: the timeline has " + std::to_string(n) + " rows (T = " + std::to_string(r.T) +
+                                    " tokens + F = " + std::to_string(r.F) + " per complete block); pictures of [n, n] "
+                                    "per layer, head and block stop at n = " + std::to_string(kMaxTimeline) +
+                                    ": use a shorter sequence");
 
     // the inputs
     std::vector<float> tok(r.tokens.begin(), r.tokens.end());
