@@ -4,6 +4,16 @@
 // stderr (exit 1), usage errors into one line (exit 2).
 #pragma once
 
+#include "args.h"
+#include "config.h"
+
+// The model-shape flags shared by `fam init` and `fam train` (cli_model.cpp):
+// --d-model --heads --layers --d-ff --attention --block --mem --fam --rope-base.
+// Without defaults the four sizes are required.
+void add_model_options(ArgParser& a, bool sizes_have_defaults);
+// The validated config those flags describe, for a vocabulary of V tokens.
+FamConfig model_config_from_args(const ArgParser& a, int V);
+
 int cmd_demo(int argc, char** argv);  // cli_demo.cpp: the quick-start demo
 int cmd_mask(int argc, char** argv);  // cli_mask.cpp: draw an attention mask (paper Fig. 1, 2)
 int cmd_receptive_field(int argc, char** argv);  // cli_mask.cpp: receptive field (paper Fig. 1d)

@@ -45,23 +45,24 @@ static void make_dir(const std::string& dir) {
     }
 }
 
-int cmd_init(int argc, char** argv) {
-    ArgParser a("fam init", "Write a randomly initialized model (GPT-2 style init, seeded) as safetensors.");
-    a.option("vocab", "V", "vocabulary size", "", true)
-        .option("d-model", "D", "model width", "", true)
-        .option("heads", "H", "attention heads (D % H == 0, D/H even)", "", true)
-        .option("layers", "N", "layers", "", true)
-        .option("d-ff", "Dff", "feed-forward width", "", true)
-        .option("attention", "KIND", "full | bswa | fam", "fam")
+void add_model_options(ArgParser& a, bool sizes_have_defaults) {
+    auto size = [&](const char* name, const char* meta, const char* help, const char* def) {
+        a.option(name, meta, help, sizes_have_defaults ? def : "", !sizes_have_defaults);
+    };
+    size("d-model", "D", "model width", "64");
+    size("heads", "H", "attention heads (D % H == 0, D/H even)", "4");
+    size("layers", "N", "layers", "2");
+    size("d-ff", "Dff", "feed-forward width", "256");
+    a.option("attention", "KIND", "full | bswa | fam", "fam")
         .option("block", "B", "block size (bswa, fam)", "16")
-        .option("mem", "M", "memory segments (bswa, fam)", "1")
+        .option("mem", "M", "memory segments (bswa, fam)", sizes_have_defaults ? "0" : "1")
         .option("fam", "F", "FAM length (fam; default 8, must be 0 for bswa)")
-        .option("rope-base", "R", "RoPE base", "10000")
-        .option("seed", "S", "random seed", "1234")
-        .option("out", "FILE", "output .safetensors file", "", true);
-    if (!a.parse(argc, argv)) return 0;
+        .option("rope-base", "R", "RoPE base", "10000");
+}
+
+FamConfig model_config_from_args(const ArgParser& a, int V) {
     FamConfig c;
-    c.V = (int)a.integer("vocab", 1, 1 << 24);
+    c.V = V;
     c.D = (int)a.integer("d-model", 1, 1 << 16);
     c.H = (int)a.integer("heads", 1, 1 << 16);
     c.N = (int)a.integer("layers", 1, 1024);
@@ -72,6 +73,17 @@ int cmd_init(int argc, char** argv) {
     c.F = a.given("fam") ? (int)a.integer("fam", 0, 1 << 20) : (c.attention == AttentionKind::Fam ? 8 : 0);
     c.rope_base = (float)a.number("rope-base", 1e-6, 1e30);
     c.validate();
+    return c;
+}
+
+int cmd_init(int argc, char** argv) {
+    ArgParser a("fam init", "Write a randomly initialized model (GPT-2 style init, seeded) as safetensors.");
+    a.option("vocab", "V", "vocabulary size", "", true);
+    add_model_options(a, false);
+    a.option("seed", "S", "random seed", "1234")
+        .option("out", "FILE", "output .safetensors file", "", true);
+    if (!a.parse(argc, argv)) return 0;
+    FamConfig c = model_config_from_args(a, (int)a.integer("vocab", 1, 1 << 24));
     ModelWeights w(c);
     init_weights(w, (uint64_t)a.integer("seed", 0));
     save_model(a.str("out"), w);

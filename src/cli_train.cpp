@@ -54,16 +54,9 @@ int cmd_train(int argc, char** argv) {
                 "(only --steps, --threads, --log-every, --save-every may change) and training\n"
                 "continues bit for bit as if it had never stopped.");
     a.option("task", "NAME", "training task (passkey)", "passkey")
-        .option("attention", "KIND", "full | bswa | fam", "fam")
-        .option("block", "B", "block size", "16")
-        .option("mem", "M", "memory segments", "0")
-        .option("fam", "F", "FAM length (fam only; default 8)")
-        .option("d-model", "D", "model width", "64")
-        .option("heads", "H", "attention heads", "4")
-        .option("layers", "N", "layers", "2")
-        .option("d-ff", "Dff", "feed-forward width", "256")
-        .option("rope-base", "R", "RoPE base", "10000")
-        .option("filler", "MIN:MAX", "filler tokens per example, drawn uniformly", "0:200")
+        ;
+    add_model_options(a, true);
+    a.option("filler", "MIN:MAX", "filler tokens per example, drawn uniformly", "0:200")
         .option("curriculum", "S", "grow the filler maximum from MIN to MAX over S steps (0 = off)", "0")
         .option("digits", "K", "digits of the pass key", "5")
         .option("lm-weight", "W", "loss weight of non-answer positions", "0")
@@ -102,19 +95,8 @@ int cmd_train(int argc, char** argv) {
         if (a.given("steps")) tc.steps = (int)a.integer("steps", 1, 100000000);
         std::printf("resuming %s at step %ld of %d\n", a.str("resume").c_str(), st.step, tc.steps);
     } else {
-        FamConfig c;
         vocab = passkey_vocab();
-        c.V = vocab.size();
-        c.D = (int)a.integer("d-model", 1, 1 << 16);
-        c.H = (int)a.integer("heads", 1, 1 << 16);
-        c.N = (int)a.integer("layers", 1, 1024);
-        c.Dff = (int)a.integer("d-ff", 1, 1 << 20);
-        c.attention = parse_attention(a.choice("attention", {"full", "bswa", "fam"}));
-        c.B = (int)a.integer("block", 1, 1 << 20);
-        c.M = (int)a.integer("mem", 0, 1 << 20);
-        c.F = a.given("fam") ? (int)a.integer("fam", 0, 1 << 16) : (c.attention == AttentionKind::Fam ? 8 : 0);
-        c.rope_base = (float)a.number("rope-base", 1e-6, 1e30);
-        c.validate();
+        FamConfig c = model_config_from_args(a, vocab.size());
         std::string fr = a.str("filler");
         size_t colon = fr.find(':');
         if (colon == std::string::npos) throw UsageError("fam train: --filler expects MIN:MAX, got '" + fr + "'");
