@@ -852,7 +852,6 @@ static std::string words_html(const VizRun& r, const VizOptions& opt) {
 
 std::string write_animation(const std::string& dir, const VizRun& r, const VizOptions& opt) {
     make_dirs(dir + "/frames");
-    const Timeline tl = make_timeline(r);
     std::vector<std::vector<float>> tls;
     for (int l = 0; l < r.N; l++) tls.push_back(timeline_attention(r, l, -1));
     const Mask mk = fam_timeline_mask(r.T, r.B, r.M, r.F);
@@ -929,7 +928,6 @@ std::string write_animation(const std::string& dir, const VizRun& r, const VizOp
             "var h=parseInt((location.hash||'#0').slice(1),10);show(isNaN(h)?0:h);})();\n</script>\n";
     html += "</body></html>\n";
     write_file_atomic(dir + "/animation.html", html);
-    (void)tl;
     return html;
 }
 
