@@ -16,7 +16,7 @@ struct Command {
 };
 
 static const Command kCommands[] = {
-    {"demo", cmd_demo, "a small tour: tensor, OpenBLAS matmul, masked attention, FAM mask"},
+    {"demo", cmd_demo, "the quick-start demo: checks, the FAM mask, a FAM trained on PassKey, pictures"},
     {"mask", cmd_mask, "draw an attention mask: causal, SWA, BSWA, FAM (paper Fig. 1, 2)"},
     {"receptive-field", cmd_receptive_field, "how far back a token sees after N layers (paper Fig. 1d)"},
     {"init", cmd_init, "write a randomly initialized model (safetensors)"},
