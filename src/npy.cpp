@@ -60,10 +60,14 @@ void npy_save_u8(const std::string& path, const uint8_t* data, const std::vector
     write_file_atomic(path, npy_bytes("|u1", data, 1, shape));
 }
 
-std::vector<float> npy_load(const std::string& path, std::vector<int>* shape) {
+std::string read_file(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
     if (!f) throw std::runtime_error(path + ": cannot open");
-    std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+std::vector<float> npy_load(const std::string& path, std::vector<int>* shape) {
+    std::string bytes = read_file(path);
     if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0)
         throw std::runtime_error(path + ": not a .npy file");
     size_t hlen = (uint8_t)bytes[8] | ((size_t)(uint8_t)bytes[9] << 8);

@@ -17,6 +17,9 @@ void npy_save_u8(const std::string& path, const uint8_t* data, const std::vector
 // is returned as float, u8 widened to float. Throws on anything else.
 std::vector<float> npy_load(const std::string& path, std::vector<int>* shape);
 
+// The whole file as bytes; throws std::runtime_error("PATH: cannot open").
+std::string read_file(const std::string& path);
+
 // Write a whole byte buffer to PATH atomically (PATH.tmp + rename): a crash or a
 // full disk never leaves a half-written file under the final name.
 void write_file_atomic(const std::string& path, const std::string& bytes);

@@ -147,7 +147,7 @@ std::string mask_ascii(const Mask& mk) {
 
 // ---- SVG ------------------------------------------------------------------------------
 
-static std::string xml_escape(const std::string& s) {
+std::string xml_escape(const std::string& s) {
     std::string o;
     for (char ch : s) {
         if (ch == '&') o += "&amp;";

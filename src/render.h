@@ -44,3 +44,6 @@ void mask_npy(const std::string& path, const Mask& mk);
 void heatmap_png(const std::string& path, const float* values, int rows, int cols, int cell_px,
                  const std::string& title);
 std::string heatmap_svg(const float* values, int rows, int cols, int cell_px, const std::string& title);
+
+// Text made safe for XML/HTML text and attributes (& < > ").
+std::string xml_escape(const std::string& s);

@@ -357,24 +357,6 @@ std::string base64(const std::string& in) {
     return out;
 }
 
-static std::string read_file(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw std::runtime_error(path + ": cannot read");
-    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-
-static std::string esc(const std::string& s) {  // for XML and HTML text and attributes
-    std::string o;
-    for (char ch : s) {
-        if (ch == '&') o += "&amp;";
-        else if (ch == '<') o += "&lt;";
-        else if (ch == '>') o += "&gt;";
-        else if (ch == '"') o += "&quot;";
-        else o += ch;
-    }
-    return o;
-}
-
 static std::string num(double v, int prec = 2) {
     char b[32];
     std::snprintf(b, sizeof b, "%.*f", prec, v);
@@ -407,7 +389,7 @@ static std::string svg_open(double w, double h, bool standalone) {
 }
 static std::string svg_text(double x, double y, const std::string& t, double size, const std::string& extra = "") {
     return "<text x=\"" + num(x, 1) + "\" y=\"" + num(y, 1) + "\" font-size=\"" + num(size, 1) + "\" " + extra + ">" +
-           esc(t) + "</text>\n";
+           xml_escape(t) + "</text>\n";
 }
 
 // ---- a labelled heatmap panel (SVG) ----------------------------------------------------------
@@ -680,7 +662,7 @@ std::string memory_write_svg(const VizRun& r, int layer, const VizOptions& opt, 
             body += "<rect class=\"box\" x=\"" + num(x, 1) + "\" y=\"" + num(yy, 1) + "\" width=\"" + num(bw - 2, 1) +
                     "\" height=\"" + num(bh, 1) + "\" fill=\"" + (std::isfinite(wl[t]) ? ramp_hex(v) : "#f4f4f4") +
                     "\" stroke=\"" + (mk ? kMarkColour : "#cccccc") + "\" stroke-width=\"" + (mk ? "2" : "0.6") +
-                    "\"><title>t=" + std::to_string(t) + " " + esc(r.words[t]) + ": write " +
+                    "\"><title>t=" + std::to_string(t) + " " + xml_escape(r.words[t]) + ": write " +
                     (std::isfinite(wl[t]) ? num(wl[t], 3) : "-") + ", read " + num(rl[t], 3) + "</title></rect>\n";
             std::string word = r.words[t].size() > 8 ? r.words[t].substr(0, 7) + "~" : r.words[t];
             body += svg_text(x + (bw - 2) / 2, yy + 14, word, 11,
@@ -845,7 +827,7 @@ static std::string words_html(const VizRun& r, const VizOptions& opt) {
     std::string s = "<p style=\"font-size:13px;line-height:1.7\">";
     for (int t = 0; t < r.T; t++) {
         if (t % r.B == 0) s += "<b style=\"color:#999\">|" + std::to_string(t / r.B) + "</b> ";
-        s += marked(&opt, t) ? "<b style=\"color:#d62728\">" + esc(r.words[t]) + "</b> " : esc(r.words[t]) + " ";
+        s += marked(&opt, t) ? "<b style=\"color:#d62728\">" + xml_escape(r.words[t]) + "</b> " : xml_escape(r.words[t]) + " ";
     }
     return s + "</p>\n";
 }
@@ -867,7 +849,7 @@ std::string write_animation(const std::string& dir, const VizRun& r, const VizOp
         const VizBlock& b = r.blocks[0][k];
         std::string cap = "<b>block " + std::to_string(k) + "</b> (tokens " + std::to_string(k * r.B) + ".." +
                           std::to_string(k * r.B + b.len - 1) + "): ";
-        for (int s = 0; s < b.len; s++) cap += (marked(&opt, k * r.B + s) ? "<b style=\"color:#d62728\">" + esc(r.words[k * r.B + s]) + "</b>" : esc(r.words[k * r.B + s])) + " ";
+        for (int s = 0; s < b.len; s++) cap += (marked(&opt, k * r.B + s) ? "<b style=\"color:#d62728\">" + xml_escape(r.words[k * r.B + s]) + "</b>" : xml_escape(r.words[k * r.B + s])) + " ";
         cap += "<br>";
         for (int l = 0; l < r.N; l++) {
             const VizBlock& bl = r.blocks[l][k];
@@ -881,7 +863,7 @@ std::string write_animation(const std::string& dir, const VizRun& r, const VizOp
             int best = 0;
             for (int s = 1; s < bl.len; s++)
                 if (w[(size_t)l * r.T + k * r.B + s] > w[(size_t)l * r.T + k * r.B + best]) best = s;
-            cap += "|dF| = " + num(std::sqrt(ch), 2) + ", the update wrote most <b>" + esc(r.words[k * r.B + best]) +
+            cap += "|dF| = " + num(std::sqrt(ch), 2) + ", the update wrote most <b>" + xml_escape(r.words[k * r.B + best]) +
                    "</b> (t " + std::to_string(k * r.B + best) + ", mass " + num(w[(size_t)l * r.T + k * r.B + best], 3) + "). ";
         }
         std::string layers = "<p class=\"cap\">";
@@ -892,11 +874,11 @@ std::string write_animation(const std::string& dir, const VizRun& r, const VizOp
                   "\"><p class=\"cap\">zoom on this block (paper Fig. 11 view):</p>" +
                   block_maps_svg(r, k, &opt, false, false) + "</div>\n";
     }
-    std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + esc(r.name) +
+    std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + xml_escape(r.name) +
                        ": attention and memory over time</title><style>" + kCss +
                        "g.blk.cur rect.frame{stroke:#d62728;stroke-width:2}</style></head><body>\n";
-    html += "<h1>" + esc(opt.title.empty() ? r.name + ": attention and memory over time" : opt.title) + "</h1>\n";
-    html += "<p class=\"cap\">" + esc(r.cfg.describe()) + ", T = " + std::to_string(r.T) + " tokens, " +
+    html += "<h1>" + xml_escape(opt.title.empty() ? r.name + ": attention and memory over time" : opt.title) + "</h1>\n";
+    html += "<p class=\"cap\">" + xml_escape(r.cfg.describe()) + ", T = " + std::to_string(r.T) + " tokens, " +
             std::to_string(r.nblocks) + " blocks. One frame per block (paper Fig. 4, §B.3: self-attention during "
             "inference over time, top to bottom). Each picture is one layer's attention on the timeline (layers left "
             "to right): rows are queries in time order, columns keys; FAM rows and keys sit between the blocks as in "
@@ -911,7 +893,7 @@ std::string write_animation(const std::string& dir, const VizRun& r, const VizOp
         for (int l = 0; l < r.N; l++) html += "<div>" + memory_write_svg(r, l, opt, false) + "</div>";
         html += "</div>\n";
     }
-    if (!opt.notes.empty()) html += "<pre>" + esc(opt.notes) + "</pre>\n";
+    if (!opt.notes.empty()) html += "<pre>" + xml_escape(opt.notes) + "</pre>\n";
     html += "<script>\n(function(){var n=" + std::to_string(r.nblocks) +
             ",s=document.getElementById('slider'),lbl=document.getElementById('lbl'),timer=null;\n"
             "function show(k){k=Math.max(0,Math.min(n-1,k|0));s.value=k;\n"
@@ -1091,10 +1073,10 @@ std::vector<std::string> viz_write_all(const std::string& dir, const VizRun& r, 
         o2.notes.clear();
         std::vector<std::string> sub = viz_write_all(dir + "/compare", *cmp, nullptr, o2);
         for (auto& f : sub) files.push_back("compare/" + f);
-        std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + esc(r.name) + " vs " +
-                           esc(cmp->name) + "</title><style>" + kCss + "</style></head><body>\n";
-        html += "<h1>" + esc(r.name) + " vs " + esc(cmp->name) + ": attention over time on the same tokens</h1>\n";
-        html += "<p class=\"cap\">left: " + esc(r.cfg.describe()) + "<br>right: " + esc(cmp->cfg.describe()) +
+        std::string html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + xml_escape(r.name) + " vs " +
+                           xml_escape(cmp->name) + "</title><style>" + kCss + "</style></head><body>\n";
+        html += "<h1>" + xml_escape(r.name) + " vs " + xml_escape(cmp->name) + ": attention over time on the same tokens</h1>\n";
+        html += "<p class=\"cap\">left: " + xml_escape(r.cfg.describe()) + "<br>right: " + xml_escape(cmp->cfg.describe()) +
                 "<br>Paper Fig. 4: (A) BSWA, (B) the same with FAM. Rows are queries in time order, columns keys; FAM "
                 "rows and keys (if any) sit between the blocks. Cells a query may see are tinted, colour = sqrt(weight / max), "
                 "white = masked.</p>\n";
@@ -1102,7 +1084,7 @@ std::vector<std::string> viz_write_all(const std::string& dir, const VizRun& r, 
         for (int l = 0; l < std::max(r.N, cmp->N); l++) {
             html += "<h2>layer " + std::to_string(l) + "</h2>\n<div class=\"row\">";
             for (const auto& pr : {std::make_pair(&r, dir), std::make_pair(cmp, dir + "/compare")}) {
-                html += "<div style=\"flex:1;min-width:300px\"><p><b>" + esc(pr.first->name) + "</b></p>";
+                html += "<div style=\"flex:1;min-width:300px\"><p><b>" + xml_escape(pr.first->name) + "</b></p>";
                 if (l < pr.first->N)
                     html += "<img style=\"width:100%\" alt=\"timeline\" src=\"" +
                             data_png(pr.second + "/timeline_L" + std::to_string(l) + "_mean.png") + "\">";
@@ -1110,21 +1092,21 @@ std::vector<std::string> viz_write_all(const std::string& dir, const VizRun& r, 
             }
             html += "</div>\n";
         }
-        if (!opt.notes.empty()) html += "<pre>" + esc(opt.notes) + "</pre>\n";
+        if (!opt.notes.empty()) html += "<pre>" + xml_escape(opt.notes) + "</pre>\n";
         html += "</body></html>\n";
         text("compare.html", html);
     }
 
     // the overview page (pictures referenced relatively, next to it)
-    std::string h = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + esc(r.name) +
+    std::string h = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + xml_escape(r.name) +
                     ": seeing it work</title><style>" + kCss + "</style></head><body>\n";
-    h += "<h1>" + esc(opt.title.empty() ? r.name + ": attention and memory" : opt.title) + "</h1>\n";
-    h += "<p class=\"cap\">" + esc(r.cfg.describe()) + ", T = " + std::to_string(r.T) + ", " + std::to_string(r.nblocks) +
+    h += "<h1>" + xml_escape(opt.title.empty() ? r.name + ": attention and memory" : opt.title) + "</h1>\n";
+    h += "<p class=\"cap\">" + xml_escape(r.cfg.describe()) + ", T = " + std::to_string(r.T) + ", " + std::to_string(r.nblocks) +
          " blocks (" + std::to_string(r.ncomplete) + " complete), timeline " + std::to_string(n) + " rows. " +
          "<a href=\"animation.html\">animation (one frame per block)</a>" +
-         (cmp ? " | <a href=\"compare.html\">side by side with " + esc(cmp->name) + "</a>" : std::string()) + "</p>\n";
+         (cmp ? " | <a href=\"compare.html\">side by side with " + xml_escape(cmp->name) + "</a>" : std::string()) + "</p>\n";
     h += words_html(r, opt);
-    if (!opt.notes.empty()) h += "<pre>" + esc(opt.notes) + "</pre>\n";
+    if (!opt.notes.empty()) h += "<pre>" + xml_escape(opt.notes) + "</pre>\n";
     h += "<h2>Attention over time (paper Fig. 4)</h2><p class=\"cap\">Rows: queries in time order; columns: keys. "
          "FAM_k's rows and keys sit before block k (FAM_k compressed block k-1). Cells a query may see are tinted; "
          "colour = sqrt(weight / max); white = masked (timeline_mask.png). Raw weights: attention_timeline*.npy.</p>\n<div class=\"row\">";
@@ -1149,7 +1131,7 @@ std::vector<std::string> viz_write_all(const std::string& dir, const VizRun& r, 
             h += "<p>layer " + std::to_string(l) + "<br><img src=\"fam_state_L" + std::to_string(l) + ".png\"></p>\n";
     }
     h += "<h2>Files</h2><pre>";
-    for (auto& f : npys) h += esc(f.first + "  " + f.second) + "\n";
+    for (auto& f : npys) h += xml_escape(f.first + "  " + f.second) + "\n";
     h += "</pre>\n</body></html>\n";
     text("index.html", h);
     return files;

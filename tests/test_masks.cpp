@@ -432,8 +432,7 @@ TEST_CASE("render: PNG bytes have the expected size, files are written atomicall
     float v[6] = {0.0f, 0.5f, 1.0f, 0.25f, std::nanf(""), 0.75f};
     std::string hp = tmp_path("heat.png");
     heatmap_png(hp, v, 2, 3, 4, "attention");
-    std::ifstream f(hp, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::string bytes = read_file(hp);
     REQUIRE(bytes.size() > 24);
     png = bytes;
     CHECK(be32(16) == 12);

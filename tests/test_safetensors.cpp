@@ -17,7 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "npy.h"
 #include "safetensors.h"
+#include "temp_dir.h"
 
 namespace {
 
@@ -103,22 +105,6 @@ void check_same(const SafeTensors& a, const SafeTensors& b) {
     }
 }
 
-// A fresh directory under /tmp, removed when the test ends.
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/fam_safetensors_XXXXXX";
-        REQUIRE(mkdtemp(tmpl) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-};
-
-std::string read_all(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-
 }  // namespace
 
 TEST_CASE("safetensors: round trip through serialize / parse") {
@@ -137,7 +123,7 @@ TEST_CASE("safetensors: round trip through serialize / parse") {
 }
 
 TEST_CASE("safetensors: round trip through save / load on disk, replacing an old file") {
-    TempDir dir;
+    TempDir dir("fam_safetensors");
     std::string path = dir.path + "/model.safetensors";
     SafeTensors st = sample();
     safetensors_save(path, st);
@@ -435,7 +421,7 @@ TEST_CASE("safetensors: get / meta report missing names and wrong shapes clearly
 }
 
 TEST_CASE("safetensors: load refuses a missing file or a directory, naming it") {
-    TempDir dir;
+    TempDir dir("fam_safetensors");
     std::string missing = dir.path + "/nope.safetensors";
     CHECK_THROWS_WITH_AS(safetensors_load(missing), (missing + ": cannot open for reading").c_str(),
                          std::runtime_error);
@@ -453,7 +439,7 @@ TEST_CASE("safetensors: load refuses a missing file or a directory, naming it") 
 }
 
 TEST_CASE("safetensors: save is atomic and names the path when it fails") {
-    TempDir dir;
+    TempDir dir("fam_safetensors");
     SafeTensors st = sample();
 
     // Into a directory that does not exist: refused, nothing created.
@@ -470,7 +456,7 @@ TEST_CASE("safetensors: save is atomic and names the path when it fails") {
     // A failed save leaves an existing file exactly as it was.
     std::string path = dir.path + "/model.safetensors";
     safetensors_save(path, st);
-    const std::string before = read_all(path);
+    const std::string before = read_file(path);
     SafeTensors broken = st;
     broken.tensors["scalar"] = Tensor();  // rank 0: cannot be written
     try {
@@ -481,7 +467,7 @@ TEST_CASE("safetensors: save is atomic and names the path when it fails") {
         CHECK(msg.find(path) == 0);
         CHECK(msg.find("'scalar' has rank 0") != std::string::npos);
     }
-    CHECK(read_all(path) == before);
+    CHECK(read_file(path) == before);
     CHECK(!std::filesystem::exists(path + ".tmp"));
 
     // The final name cannot be replaced (a directory sits there): refused, the

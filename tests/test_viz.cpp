@@ -16,6 +16,7 @@
 #include "model_util.h"
 #include "npy.h"
 #include "viz.h"
+#include "temp_dir.h"
 
 namespace {
 
@@ -33,22 +34,6 @@ const Case kCases[] = {
 };
 
 std::string cfg_name(const FamConfig& c, int T) { return c.describe() + " T=" + std::to_string(T); }
-
-// A fresh directory under /tmp, removed when the test ends.
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/fam_test_viz_XXXXXX";
-        REQUIRE(mkdtemp(tmpl) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-};
-
-std::string read_all(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
 
 }  // namespace
 
@@ -187,7 +172,7 @@ TEST_CASE("viz: viz_write_all writes .npy files that load back with the right sh
     opt.highlight = {5, 6};
     opt.queries = {13};
     opt.blocks = {1, 3};
-    TempDir dir;
+    TempDir dir("fam_test_viz");
     std::vector<std::string> files = viz_write_all(dir.path, r, &rb, opt);
     CHECK(files.size() > 20);
     for (const std::string& f : files) CHECK_MESSAGE(std::filesystem::exists(dir.path + "/" + f), f);
@@ -227,7 +212,7 @@ TEST_CASE("viz: viz_write_all writes .npy files that load back with the right sh
 
     // no network: no URL outside the inlined data: URIs (whose base64 has no ':')
     for (const char* page : {"index.html", "animation.html", "compare.html", "compare/index.html"}) {
-        std::string html = read_all(dir.path + "/" + page);
+        std::string html = read_file(dir.path + "/" + page);
         REQUIRE(html.size() > 100);
         CHECK(html.find("http:") == std::string::npos);
         CHECK(html.find("https:") == std::string::npos);
@@ -245,7 +230,7 @@ TEST_CASE("viz: viz_write_all writes .npy files that load back with the right sh
         CHECK(text.find("<link") == std::string::npos);
     }
     // the animation has one frame per block
-    std::string anim = read_all(dir.path + "/animation.html");
+    std::string anim = read_file(dir.path + "/animation.html");
     for (int k = 0; k < r.nblocks; k++) CHECK(anim.find("id=\"f" + std::to_string(k) + "\"") != std::string::npos);
     CHECK(std::filesystem::exists(dir.path + "/frames/frame_003.png"));
 }
@@ -259,6 +244,6 @@ TEST_CASE("viz: errors name what is wrong") {
     CHECK_THROWS_WITH_AS(timeline_attention(r, 5), doctest::Contains("no layer 5"), std::invalid_argument);
     VizOptions opt;
     opt.blocks = {7};
-    TempDir dir;
+    TempDir dir("fam_test_viz");
     CHECK_THROWS_WITH_AS(viz_write_all(dir.path, r, nullptr, opt), doctest::Contains("block 7"), std::invalid_argument);
 }

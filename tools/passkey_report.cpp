@@ -21,14 +21,6 @@
 
 using nlohmann::json;
 
-static std::string read_text(const std::string& path) {
-    std::ifstream f(path);
-    if (!f) throw std::runtime_error(path + ": cannot open");
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
-
 static std::string last_line(const std::string& text) {
     std::string s = text;
     while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
@@ -130,8 +122,8 @@ int main(int argc, char** argv) {
             SafeTensors st = safetensors_load(dir + "/" + name + ".safetensors");
             FamConfig c = config_from_metadata(st);
             json tc = json::parse(st.meta("train.config"));
-            json acc = json::parse(last_line(read_text(dir + "/" + name + ".eval.json")))["accuracy"];
-            double secs = std::stod(read_text(dir + "/" + name + ".seconds"));
+            json acc = json::parse(last_line(read_file(dir + "/" + name + ".eval.json")))["accuracy"];
+            double secs = std::stod(read_file(dir + "/" + name + ".seconds"));
             std::string label = name;
             json m = {{"name", label},
                       {"attention", attention_name(c.attention)},
@@ -176,7 +168,7 @@ int main(int argc, char** argv) {
             md << "\n";
         }
         md << "\n## Exact configurations and seeds\n\n" << configs.str() << "\n";
-        if (a.given("notes")) md << read_text(a.str("notes"));
+        if (a.given("notes")) md << read_file(a.str("notes"));
         write_file_atomic(a.str("md"), md.str());
         std::printf("wrote %s, %s, %s\n", a.str("json").c_str(), a.str("md").c_str(), a.str("svg").c_str());
         return 0;
