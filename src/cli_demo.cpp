@@ -174,6 +174,7 @@ int cmd_demo(int argc, char** argv) {
     VizOptions opt;
     for (size_t i = 0; i < vex.key.size(); i++) opt.highlight.push_back(vex.key_pos + (int)i);
     for (size_t i = 0; i < vex.key.size(); i++) opt.queries.push_back(vex.answer_pos - 1 + (int)i);
+    opt.blocks = {vex.key_pos / c.B, (vex.answer_pos - 1) / c.B};  // Fig. 11 maps: where the key is written, and read
     opt.title = "fam demo: a TransformerFAM trained on PassKey";
     viz_write_all(out + "/viz", run, nullptr, opt);
     FocusStats fsx = focus_stats(run, 0, opt.highlight, opt.queries);
