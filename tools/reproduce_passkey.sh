@@ -6,8 +6,8 @@
 # on the memory segment) at one toy size, evaluates each at filler lengths from
 # below the BSWA receptive fields to far beyond them, and writes
 # docs/results/passkey.{md,json,svg}. Checkpoints and logs stay in build/passkey/.
-# Two trainings run side by side (one thread each): about 20 minutes of
-# training and a few of evaluation on 2 cores. Every number is seeded: a rerun gives the same tables
+# Two trainings run side by side (one thread each): about 25 minutes of
+# training and 2 of evaluation on 2 cores. Every number is seeded: a rerun gives the same tables
 # (training times aside). SKIP_TRAIN=1 re-evaluates existing checkpoints.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +23,7 @@ COMMON="--batch 16 --lr 3e-3 --schedule cosine --warmup 100 --threads 1 --log-ev
 BSWA_TRAIN="--filler 0:48 --curriculum 500 --steps ${BSWA_STEPS:-2000}"
 # FAM: fillers up to 1024, the last 320 tokens trained with the FAM carried in (TBPTT),
 # and the penalty on the FAM update size (see tools/passkey_notes.md).
-FAM_TRAIN="--filler 0:1024 --curriculum 1500 --tbptt 320 --fam-l2 ${FAM_L2:-0.03} --steps ${FAM_STEPS:-3000}"
+FAM_TRAIN="--filler 0:1024 --curriculum 1500 --tbptt 320 --fam-l2 ${FAM_L2:-0.03} --steps ${FAM_STEPS:-4500}"
 FILLERS="${FILLERS:-0,16,32,64,128,256,512,1024,2048,4096,8192,16384}"
 SAMPLES="${SAMPLES:-50}"
 
