@@ -30,6 +30,7 @@ class ArgParser {
     // Returns false if --help was given (the help is then already printed).
     bool parse(int argc, char** argv);
     std::string help() const;
+    const std::string& command() const { return command_; }  // e.g. "fam mask", for messages
 
     bool has(const std::string& name) const;      // given on the command line or defaulted
     bool given(const std::string& name) const;    // given on the command line

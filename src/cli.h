@@ -4,6 +4,9 @@
 // stderr (exit 1), usage errors into one line (exit 2).
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "args.h"
 #include "config.h"
 
@@ -13,6 +16,9 @@
 void add_model_options(ArgParser& a, bool sizes_have_defaults);
 // The validated config those flags describe, for a vocabulary of V tokens.
 FamConfig model_config_from_args(const ArgParser& a, int V);
+// The comma-separated token ids of --flag, e.g. "3,1,4", each checked against the
+// vocabulary [0, V) (allow_ignore: -1 = "no target" is allowed too); UsageError otherwise.
+std::vector<int> parse_ids(const ArgParser& a, const std::string& flag, int V, bool allow_ignore);
 
 int cmd_demo(int argc, char** argv);  // cli_demo.cpp: the quick-start demo
 int cmd_mask(int argc, char** argv);  // cli_mask.cpp: draw an attention mask (paper Fig. 1, 2)

@@ -17,14 +17,13 @@
 #include "naive.h"
 #include "npy.h"
 
-// "3,1,4" -> token ids, each checked against the vocabulary (allow_ignore: -1 allowed).
-static std::vector<int> parse_ids(const ArgParser& a, const std::string& flag, int V, bool allow_ignore) {
+std::vector<int> parse_ids(const ArgParser& a, const std::string& flag, int V, bool allow_ignore) {
     std::vector<long long> raw = a.int_list(flag);
     std::vector<int> ids;
     for (size_t i = 0; i < raw.size(); i++) {
         long long x = raw[i];
         if ((x < 0 && !(allow_ignore && x == -1)) || x >= V)
-            throw UsageError("--" + flag + ": id " + std::to_string(x) + " at index " + std::to_string(i) +
+            throw UsageError(a.command() + ": --" + flag + ": id " + std::to_string(x) + " at index " + std::to_string(i) +
                              " is outside the vocabulary [0, " + std::to_string(V) + ")" +
                              (allow_ignore ? " (or -1 for no target)" : ""));
         ids.push_back((int)x);

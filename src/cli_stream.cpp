@@ -45,15 +45,7 @@ int cmd_generate(int argc, char** argv) {
     const int top_k = (int)a.integer("top-k", 0, 1 << 30);
     const uint64_t seed = (uint64_t)a.integer("seed", 0);
     ModelWeights w = load_model(a.str("model"));
-    std::vector<long long> raw = a.int_list("prompt-tokens");
-    if (raw.empty()) throw UsageError("fam generate: --prompt-tokens is empty (give at least one token id)");
-    std::vector<int> prompt;
-    for (size_t i = 0; i < raw.size(); i++) {
-        if (raw[i] < 0 || raw[i] >= w.cfg.V)
-            throw UsageError("fam generate: --prompt-tokens: id " + std::to_string(raw[i]) + " at index " +
-                             std::to_string(i) + " is outside the vocabulary [0, " + std::to_string(w.cfg.V) + ")");
-        prompt.push_back((int)raw[i]);
-    }
+    std::vector<int> prompt = parse_ids(a, "prompt-tokens", w.cfg.V, false);  // never empty
     FamState st(w.cfg);
     stream_reset(st, w);
     std::vector<int> out((size_t)max_new);

@@ -90,12 +90,7 @@ int cmd_viz(int argc, char** argv) {
         // the rows that predict the answer digits read the memory
         for (int i = 0; i < digits; i++) opt.queries.push_back(ex.answer_pos - 1 + i);
     } else {
-        for (long long x : a.int_list("tokens")) {
-            if (x < 0 || x >= cfg.V)
-                throw UsageError("--tokens: id " + std::to_string(x) + " is outside the vocabulary [0, " +
-                                 std::to_string(cfg.V) + ")");
-            tokens.push_back((int)x);
-        }
+        tokens = parse_ids(a, "tokens", cfg.V, false);
     }
     const int T = (int)tokens.size();
     if (a.given("highlight")) opt.highlight = positions_arg(a, "highlight", T);
