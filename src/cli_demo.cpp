@@ -88,16 +88,7 @@ int cmd_demo(int argc, char** argv) {
     const std::string out = args.str("out");
     make_dirs(out);
     Vocab vocab = passkey_vocab();
-    FamConfig c;
-    c.V = vocab.size();
-    c.D = 64;
-    c.H = 4;
-    c.N = 2;
-    c.Dff = 256;
-    c.attention = AttentionKind::Fam;
-    c.B = 16;
-    c.M = 0;
-    c.F = 8;
+    FamConfig c = passkey_model_config(vocab.size());
     TrainConfig tc;
     tc.filler_min = 0;
     tc.filler_max = 100;

@@ -161,6 +161,20 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Vocab&
     }
 }
 
+FamConfig passkey_model_config(int V) {
+    FamConfig c;
+    c.V = V;
+    c.D = 64;
+    c.H = 4;
+    c.N = 2;
+    c.Dff = 256;
+    c.attention = AttentionKind::Fam;
+    c.B = 16;
+    c.M = 0;
+    c.F = 8;
+    return c;
+}
+
 // ---- checkpoints ------------------------------------------------------------------
 
 static nlohmann::json train_config_json(const TrainConfig& c) {

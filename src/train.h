@@ -60,6 +60,12 @@ struct StepStats {
     bool rsp_used = false;
 };
 
+// The toy TransformerFAM the demo, the walkthroughs and `fam train`'s defaults use
+// for PassKey: D = 64, H = 4, N = 2, Dff = 256, B = 16, F = 8 and no memory
+// segment (M = 0), so that everything older than the current block must come
+// through the FAM. V: the task's vocabulary size.
+FamConfig passkey_model_config(int V);
+
 // Trains w in place from `state` (fresh or loaded) until cfg.steps. `on_step` is
 // called after every step (progress printing, periodic checkpoints).
 void train(ModelWeights& w, TrainState& state, const TrainConfig& cfg, const Vocab& vocab,

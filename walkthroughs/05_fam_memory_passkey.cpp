@@ -59,16 +59,9 @@ int main(int argc, char** argv) {
         load_train_checkpoint(args.str("model"), w, st, &v2);
         std::printf("      loaded %s: %s (no training)\n\n", args.str("model").c_str(), w.cfg.describe().c_str());
     } else {
-        FamConfig c;
-        c.V = vocab.size();
-        c.D = 64;
-        c.H = 4;
-        c.N = 2;
-        c.Dff = 256;
-        c.attention = AttentionKind::Fam;
-        c.B = B;
-        c.M = 0;  // no memory segment: everything older than the block must come through the FAM
-        c.F = 8;
+        // D=64 H=4 N=2 Dff=256 B=16 F=8, and no memory segment (M = 0): everything
+        // older than the block must come through the FAM
+        FamConfig c = passkey_model_config(vocab.size());
         TrainConfig tc;
         tc.filler_min = 0;
         tc.filler_max = 100;

@@ -83,16 +83,7 @@ int main(int argc, char** argv) {
         load_train_checkpoint(path, w, st, &v2);
         std::printf("[1/6] model: %s (trained by walkthrough 05)\n", path.c_str());
     } else {
-        FamConfig c;
-        c.V = vocab.size();
-        c.D = 64;
-        c.H = 4;
-        c.N = 2;
-        c.Dff = 256;
-        c.attention = AttentionKind::Fam;
-        c.B = 16;
-        c.M = 0;
-        c.F = 8;
+        FamConfig c = passkey_model_config(vocab.size());  // the shape walkthrough 05 trains
         w = ModelWeights(c);
         init_weights(w, 1);
         std::printf("[1/6] model: random weights (no %s yet: run walkthrough 05 first for the trained one)\n",
