@@ -168,7 +168,9 @@ int cmd_train(int argc, char** argv) {
 
 int cmd_eval(int argc, char** argv) {
     ArgParser a("fam eval", "Exact-match PassKey accuracy of a trained model at each filler length.\n"
-                            "With --json the last line is {\"accuracy\": {\"L1\": a1, ...}}.");
+                            "Exact match: every answer digit right (the arg-max at its position); the\n"
+                            "columns on the right give each answer digit's accuracy on its own.\n"
+                            "With --json the last line is {\"accuracy\": {\"L1\": a1, ...}, \"digit_accuracy\": {\"L1\": [d1, ...], ...}}.");
     a.option("task", "NAME", "task (passkey)", "passkey")
         .option("model", "FILE", "checkpoint written by fam train", "", true)
         .option("filler", "L1,L2,...", "filler lengths in tokens", "", true)
@@ -190,19 +192,23 @@ int cmd_eval(int argc, char** argv) {
     int samples = (int)a.integer("samples", 1, 1000000);
     uint64_t seed = (uint64_t)a.integer("seed", 0);
     int threads = (int)a.integer("threads", 1, 256);
-    std::printf("%s: %s\n%10s %10s %10s %10s\n", a.str("model").c_str(), w.cfg.describe().c_str(), "filler",
-                "tokens", "accuracy", "seconds");
-    nlohmann::json acc = nlohmann::json::object();
+    std::printf("%s: %s\n%10s %10s %10s %10s   %s\n", a.str("model").c_str(), w.cfg.describe().c_str(), "filler",
+                "tokens", "accuracy", "seconds", "per answer digit");
+    nlohmann::json acc = nlohmann::json::object(), per_digit = nlohmann::json::object();
     for (long long f : fillers) {
         auto t0 = std::chrono::steady_clock::now();
-        float x = eval_passkey(w, vocab, (int)f, samples, seed, digits, threads);
+        PasskeyScore x = eval_passkey(w, vocab, (int)f, samples, seed, digits, threads);
         double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         Rng probe(0);
         int T = (int)make_passkey_example(vocab, probe, (int)f, digits).tokens.size();
-        std::printf("%10lld %10d %10.3f %10.1f\n", f, T, x, s);
+        std::printf("%10lld %10d %10.3f %10.1f  ", f, T, x.exact, s);
+        for (double d : x.digit) std::printf(" %.2f", d);
+        std::printf("\n");
         std::fflush(stdout);
-        acc[std::to_string(f)] = x;
+        acc[std::to_string(f)] = x.exact;
+        per_digit[std::to_string(f)] = x.digit;
     }
-    if (a.flag_set("json")) std::printf("%s\n", nlohmann::json{{"accuracy", acc}}.dump().c_str());
+    if (a.flag_set("json"))
+        std::printf("%s\n", nlohmann::json{{"accuracy", acc}, {"digit_accuracy", per_digit}}.dump().c_str());
     return 0;
 }

@@ -243,14 +243,14 @@ void load_train_checkpoint(const std::string& path, ModelWeights& w, TrainState&
 
 // ---- evaluation ------------------------------------------------------------------------
 
-float eval_passkey(const ModelWeights& w, const Vocab& vocab, int filler, int samples,
-                   uint64_t seed, int key_digits, int threads) {
+PasskeyScore eval_passkey(const ModelWeights& w, const Vocab& vocab, int filler, int samples,
+                          uint64_t seed, int key_digits, int threads) {
     if (samples < 1) throw std::invalid_argument("samples must be >= 1");
     // every (seed, filler) pair has its own example stream, independent of the others
     Rng rng(seed * 0x9E3779B97F4A7C15ULL ^ ((uint64_t)filler << 20) ^ 0xE7A1);
     std::vector<PasskeyExample> examples;
     for (int i = 0; i < samples; i++) examples.push_back(make_passkey_example(vocab, rng, filler, key_digits));
-    std::vector<uint8_t> correct(samples, 0);
+    std::vector<std::string> predicted(samples);
     const int V = w.cfg.V;
     parallel_for(samples, threads, [&](int i) {
         // Streaming (src/fam_state.h): constant memory however long the filler. The
@@ -266,9 +266,16 @@ float eval_passkey(const ModelWeights& w, const Vocab& vocab, int filler, int sa
         PasskeyExample tail;  // logits row 0 is the position answer_pos - 1
         tail.key = ex.key;
         tail.answer_pos = 1;
-        correct[i] = passkey_correct(logits.data(), V, tail);
+        predicted[i] = passkey_prediction(logits.data(), V, tail);
     });
-    int n = 0;
-    for (uint8_t c : correct) n += c;
-    return (float)n / samples;
+    PasskeyScore score;
+    score.digit.assign(key_digits, 0.0);
+    int exact = 0;
+    for (int i = 0; i < samples; i++) {
+        exact += predicted[i] == examples[i].key;
+        for (int d = 0; d < key_digits; d++) score.digit[d] += predicted[i][d] == examples[i].key[d];
+    }
+    score.exact = (double)exact / samples;
+    for (double& x : score.digit) x /= samples;
+    return score;
 }

@@ -80,8 +80,16 @@ void save_train_checkpoint(const std::string& path, const ModelWeights& w, const
 void load_train_checkpoint(const std::string& path, ModelWeights& w, TrainState& s, Vocab* vocab,
                            std::map<std::string, std::string>* metadata = nullptr);
 
-// Exact-match accuracy of the model on `samples` PassKey examples with `filler`
-// filler tokens, seeded. Runs through the streaming path (src/fam_state.h), so
-// memory stays constant however long the filler (except for full attention).
-float eval_passkey(const ModelWeights& w, const Vocab& vocab, int filler, int samples,
-                   uint64_t seed, int key_digits = 5, int threads = 2);
+// PassKey accuracy at one filler length: exact match (every answer digit right)
+// and, per answer digit, how often that digit alone is right. Both are counts
+// over samples, so they print exactly (0.94, not 0.9399999976).
+struct PasskeyScore {
+    double exact = 0;                  // fraction of examples with every digit right
+    std::vector<double> digit;         // [key_digits] fraction right at each answer digit
+};
+
+// Accuracy of the model on `samples` PassKey examples with `filler` filler
+// tokens, seeded. Runs through the streaming path (src/fam_state.h), so memory
+// stays constant however long the filler (except for full attention).
+PasskeyScore eval_passkey(const ModelWeights& w, const Vocab& vocab, int filler, int samples,
+                          uint64_t seed, int key_digits = 5, int threads = 2);

@@ -146,9 +146,13 @@ TEST_CASE("train: smoke: loss goes down, checkpoint resumes bit for bit, eval ru
     CHECK(std::memcmp(sb.opt.m.data(), sa.opt.m.data(), sizeof(float) * sa.opt.m.size()) == 0);
     CHECK(sb.rng_state == sa.rng_state);
 
-    // eval: deterministic, in [0, 1]
-    float a1 = eval_passkey(wa, vocab, 5, 6, 1), a2 = eval_passkey(wa, vocab, 5, 6, 1, 5, 1);
-    CHECK(a1 == a2);
-    CHECK((a1 >= 0.0f && a1 <= 1.0f));
+    // eval: deterministic whatever the thread count, in [0, 1]; exact match is
+    // never above any single digit's accuracy
+    PasskeyScore a1 = eval_passkey(wa, vocab, 5, 6, 1), a2 = eval_passkey(wa, vocab, 5, 6, 1, 5, 1);
+    CHECK(a1.exact == a2.exact);
+    CHECK(a1.digit == a2.digit);
+    CHECK((a1.exact >= 0.0 && a1.exact <= 1.0));
+    REQUIRE(a1.digit.size() == 5);
+    for (double d : a1.digit) CHECK((d >= a1.exact && d <= 1.0));
     std::remove(mid.c_str());
 }

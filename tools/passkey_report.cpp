@@ -122,7 +122,8 @@ int main(int argc, char** argv) {
             SafeTensors st = safetensors_load(dir + "/" + name + ".safetensors");
             FamConfig c = config_from_metadata(st);
             json tc = json::parse(st.meta("train.config"));
-            json acc = json::parse(last_line(read_file(dir + "/" + name + ".eval.json")))["accuracy"];
+            json eval = json::parse(last_line(read_file(dir + "/" + name + ".eval.json")));
+            json acc = eval["accuracy"];
             double secs = std::stod(read_file(dir + "/" + name + ".seconds"));
             std::string label = name;
             json m = {{"name", label},
@@ -136,6 +137,7 @@ int main(int argc, char** argv) {
                       {"train_seconds", std::round(secs * 10) / 10},
                       {"mem_stop_grad", tc["mem_stop_grad"]},
                       {"accuracy", acc}};
+            if (eval.contains("digit_accuracy")) m["digit_accuracy"] = eval["digit_accuracy"];
             models.push_back(m);
             if (fillers.empty())
                 for (auto it = acc.begin(); it != acc.end(); ++it) fillers.push_back(it.key());

@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
 
     std::printf("[3/6] does it work? exact match of all 5 digits, 50 fresh examples per filler length\n");
     for (int filler : {0, 100, 200})
-        std::printf("      filler %3d: accuracy %.2f\n", filler, eval_passkey(w, vocab, filler, 50, 7));
+        std::printf("      filler %3d: accuracy %.2f\n", filler, eval_passkey(w, vocab, filler, 50, 7).exact);
     std::printf("      (chance is 1e-5; filler 200 is longer than anything seen in training)\n\n");
 
     std::vector<std::string> words;
