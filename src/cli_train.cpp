@@ -169,8 +169,11 @@ int cmd_train(int argc, char** argv) {
 int cmd_eval(int argc, char** argv) {
     ArgParser a("fam eval", "Exact-match PassKey accuracy of a trained model at each filler length.\n"
                             "Exact match: every answer digit right (the arg-max at its position); the\n"
-                            "columns on the right give each answer digit's accuracy on its own.\n"
-                            "With --json the last line is {\"accuracy\": {\"L1\": a1, ...}, \"digit_accuracy\": {\"L1\": [d1, ...], ...}}.");
+                            "columns on the right give each answer digit's accuracy on its own and, for\n"
+                            "FAM models, the root-mean-square entry of each layer's FAM when the\n"
+                            "question starts (how far the memory drifted over the filler).\n"
+                            "With --json the last line is {\"accuracy\": {\"L1\": a1, ...}, \"digit_accuracy\": {\"L1\": [d1, ...], ...},\n"
+                            "\"fam_rms\": {\"L1\": [layer 0, ...], ...}} (fam_rms for FAM models only).");
     a.option("task", "NAME", "task (passkey)", "passkey")
         .option("model", "FILE", "checkpoint written by fam train", "", true)
         .option("filler", "L1,L2,...", "filler lengths in tokens", "", true)
@@ -192,9 +195,11 @@ int cmd_eval(int argc, char** argv) {
     int samples = (int)a.integer("samples", 1, 1000000);
     uint64_t seed = (uint64_t)a.integer("seed", 0);
     int threads = (int)a.integer("threads", 1, 256);
-    std::printf("%s: %s\n%10s %10s %10s %10s   %s\n", a.str("model").c_str(), w.cfg.describe().c_str(), "filler",
-                "tokens", "accuracy", "seconds", "per answer digit");
-    nlohmann::json acc = nlohmann::json::object(), per_digit = nlohmann::json::object();
+    std::printf("%s: %s\n%10s %10s %10s %10s   %-*s%s\n", a.str("model").c_str(), w.cfg.describe().c_str(), "filler",
+                "tokens", "accuracy", "seconds", 5 * digits + 3, "per answer digit",
+                w.cfg.fam_len() > 0 ? "FAM rms per layer" : "");
+    nlohmann::json acc = nlohmann::json::object(), per_digit = nlohmann::json::object(),
+                   fam_rms = nlohmann::json::object();
     for (long long f : fillers) {
         auto t0 = std::chrono::steady_clock::now();
         PasskeyScore x = eval_passkey(w, vocab, (int)f, samples, seed, digits, threads);
@@ -203,12 +208,18 @@ int cmd_eval(int argc, char** argv) {
         int T = (int)make_passkey_example(vocab, probe, (int)f, digits).tokens.size();
         std::printf("%10lld %10d %10.3f %10.1f  ", f, T, x.exact, s);
         for (double d : x.digit) std::printf(" %.2f", d);
+        std::printf("   ");
+        for (double r : x.fam_rms) std::printf(" %.2f", r);
         std::printf("\n");
         std::fflush(stdout);
         acc[std::to_string(f)] = x.exact;
         per_digit[std::to_string(f)] = x.digit;
+        if (!x.fam_rms.empty()) fam_rms[std::to_string(f)] = x.fam_rms;
     }
-    if (a.flag_set("json"))
-        std::printf("%s\n", nlohmann::json{{"accuracy", acc}, {"digit_accuracy", per_digit}}.dump().c_str());
+    if (a.flag_set("json")) {
+        nlohmann::json out{{"accuracy", acc}, {"digit_accuracy", per_digit}};
+        if (!fam_rms.empty()) out["fam_rms"] = fam_rms;
+        std::printf("%s\n", out.dump().c_str());
+    }
     return 0;
 }

@@ -251,7 +251,8 @@ PasskeyScore eval_passkey(const ModelWeights& w, const Vocab& vocab, int filler,
     std::vector<PasskeyExample> examples;
     for (int i = 0; i < samples; i++) examples.push_back(make_passkey_example(vocab, rng, filler, key_digits));
     std::vector<std::string> predicted(samples);
-    const int V = w.cfg.V;
+    const int V = w.cfg.V, N = w.cfg.N, FD = w.cfg.fam_len() * w.cfg.D;
+    std::vector<double> rms((size_t)samples * N, 0.0);  // [samples, N]
     parallel_for(samples, threads, [&](int i) {
         // Streaming (src/fam_state.h): constant memory however long the filler. The
         // prompt up to the question runs without logits; only the positions that
@@ -261,6 +262,14 @@ PasskeyScore eval_passkey(const ModelWeights& w, const Vocab& vocab, int filler,
         stream_reset(st, w);
         const int head = ex.answer_pos - 1, n = (int)ex.key.size();
         stream_prefill(st, w, ex.tokens.data(), head, nullptr);
+        if (FD > 0) {
+            std::vector<float> fam = stream_fam(st);  // [N, F, D]
+            for (int l = 0; l < N; l++) {
+                double ss = 0;
+                for (int j = 0; j < FD; j++) ss += (double)fam[(size_t)l * FD + j] * fam[(size_t)l * FD + j];
+                rms[(size_t)i * N + l] = std::sqrt(ss / FD);
+            }
+        }
         std::vector<float> logits((size_t)n * V);
         stream_prefill(st, w, ex.tokens.data() + head, n, logits.data());
         PasskeyExample tail;  // logits row 0 is the position answer_pos - 1
@@ -277,5 +286,10 @@ PasskeyScore eval_passkey(const ModelWeights& w, const Vocab& vocab, int filler,
     }
     score.exact = (double)exact / samples;
     for (double& x : score.digit) x /= samples;
+    if (FD > 0) {
+        score.fam_rms.assign(N, 0.0);
+        for (int i = 0; i < samples; i++)
+            for (int l = 0; l < N; l++) score.fam_rms[l] += rms[(size_t)i * N + l] / samples;
+    }
     return score;
 }

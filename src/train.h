@@ -86,6 +86,9 @@ void load_train_checkpoint(const std::string& path, ModelWeights& w, TrainState&
 struct PasskeyScore {
     double exact = 0;                  // fraction of examples with every digit right
     std::vector<double> digit;         // [key_digits] fraction right at each answer digit
+    std::vector<double> fam_rms;       // [N] per layer, the FAM's root-mean-square entry when the
+                                       // question starts, averaged over examples (empty without FAM):
+                                       // how far the memory has drifted over the filler
 };
 
 // Accuracy of the model on `samples` PassKey examples with `filler` filler

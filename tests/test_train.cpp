@@ -154,5 +154,7 @@ TEST_CASE("train: smoke: loss goes down, checkpoint resumes bit for bit, eval ru
     CHECK((a1.exact >= 0.0 && a1.exact <= 1.0));
     REQUIRE(a1.digit.size() == 5);
     for (double d : a1.digit) CHECK((d >= a1.exact && d <= 1.0));
+    REQUIRE(a1.fam_rms.size() == (size_t)wa.cfg.N);  // a FAM model: one drift figure per layer
+    for (double r : a1.fam_rms) CHECK((std::isfinite(r) && r > 0.0));
     std::remove(mid.c_str());
 }

@@ -137,7 +137,8 @@ int main(int argc, char** argv) {
                       {"train_seconds", std::round(secs * 10) / 10},
                       {"mem_stop_grad", tc["mem_stop_grad"]},
                       {"accuracy", acc}};
-            if (eval.contains("digit_accuracy")) m["digit_accuracy"] = eval["digit_accuracy"];
+            for (const char* k : {"digit_accuracy", "fam_rms"})
+                if (eval.contains(k)) m[k] = eval[k];
             models.push_back(m);
             if (fillers.empty())
                 for (auto it = acc.begin(); it != acc.end(); ++it) fillers.push_back(it.key());
@@ -168,6 +169,25 @@ int main(int argc, char** argv) {
                << m["train_filler"][0] << "-" << m["train_filler"][1] << " | " << m["train_seconds"] << " |";
             for (auto& f : fillers) md << " " << (m["accuracy"].contains(f) ? fmt(m["accuracy"][f].get<double>(), 2) : "") << " |";
             md << "\n";
+        }
+        for (const auto& m : models) {
+            if (!m.contains("fam_rms")) continue;  // the FAM models: where and why they fail
+            md << "\n**" << m["name"].get<std::string>() << "**, per answer digit"
+               << (m.contains("fam_rms") ? " and the FAM's drift (root-mean-square entry of each layer's FAM when the question starts)" : "")
+               << ":\n\n| filler | exact | per answer digit |" << (m.contains("fam_rms") ? " FAM rms per layer |" : "")
+               << "\n|---|---|---|" << (m.contains("fam_rms") ? "---|" : "") << "\n";
+            for (auto& f : fillers) {
+                if (!m["accuracy"].contains(f)) continue;
+                md << "| " << f << " | " << fmt(m["accuracy"][f].get<double>(), 2) << " |";
+                if (m.contains("digit_accuracy") && m["digit_accuracy"].contains(f))
+                    for (auto& d : m["digit_accuracy"][f]) md << " " << fmt(d.get<double>(), 2);
+                md << " |";
+                if (m.contains("fam_rms") && m["fam_rms"].contains(f)) {
+                    for (auto& r : m["fam_rms"][f]) md << " " << fmt(r.get<double>(), 2);
+                    md << " |";
+                }
+                md << "\n";
+            }
         }
         md << "\n## Exact configurations and seeds\n\n" << configs.str() << "\n";
         if (a.given("notes")) md << read_file(a.str("notes"));

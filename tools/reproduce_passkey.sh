@@ -17,7 +17,7 @@ mkdir -p "$OUT" docs/results
 
 # One toy size for every model; only the attention differs.
 MODEL="--d-model 64 --heads 4 --layers 2 --d-ff 256 --block 16"
-COMMON="--batch 16 --lr 3e-3 --schedule cosine --warmup 100 --threads 1 --log-every 100 --seed 1"
+COMMON="--batch 16 --lr 3e-3 --schedule cosine --warmup 100 --log-every 100 --seed 1"
 # BSWA learns only from examples whose key lies inside its receptive field (at most
 # 2*2*16 = 64 tokens here), so it trains on short fillers.
 BSWA_TRAIN="--filler 0:48 --curriculum 500 --steps ${BSWA_STEPS:-2000}"
@@ -30,23 +30,19 @@ SAMPLES="${SAMPLES:-50}"
 start_all=$(date +%s)
 now() { echo $(( $(date +%s) - start_all )); }
 
-# train NAME ARGS...: one model in the background; its log is NAME.train.log
-train() {
-    local name=$1
-    shift
-    (
-        local t0
-        t0=$(date +%s%N)
-        $FAM train $MODEL $COMMON "$@" --out "$OUT/$name.safetensors" > "$OUT/$name.train.log" 2>&1
-        local t1
-        t1=$(date +%s%N)
-        echo "$(( (t1 - t0) / 1000000 ))e-3" > "$OUT/$name.seconds"
-    ) &
-    echo "[$(now)s] training $name in the background (log: $OUT/$name.train.log)"
+# train_one NAME THREADS ARGS...: one model in the foreground; log NAME.train.log,
+# wall-clock seconds in NAME.seconds
+train_one() {
+    local name=$1 threads=$2
+    shift 2
+    local t0
+    t0=$(date +%s%N)
+    $FAM train $MODEL $COMMON --threads "$threads" "$@" --out "$OUT/$name.safetensors" > "$OUT/$name.train.log" 2>&1
+    echo "$(( ($(date +%s%N) - t0) / 1000000 ))e-3" > "$OUT/$name.seconds"
 }
 
-# wait for the running trainings, printing their latest progress line every 30 s
-wait_all() {
+# print the running trainings' latest progress line every 30 s until they end
+watch_logs() {
     while [ -n "$(jobs -r)" ]; do
         sleep 30
         for log in "$@"; do
@@ -61,20 +57,17 @@ wait_all() {
 if [ "${SKIP_TRAIN:-0}" = 1 ]; then
     echo "== SKIP_TRAIN=1: evaluating the checkpoints already in $OUT"
 else
-echo "== PassKey reproduction: training (two lanes: the FAM model, and the BSWA models one after another)"
-train fam --attention fam --mem 0 --fam 8 $FAM_TRAIN
-(
-    for spec in "bswa_m0 --mem 0" "bswa_m1 --mem 1" "bswa_m2 --mem 2" "bswa_m1_sg --mem 1 --mem-stop-grad"; do
-        set -- $spec
-        name=$1
-        shift
-        t0=$(date +%s%N)
-        $FAM train $MODEL $COMMON --attention bswa "$@" $BSWA_TRAIN --out "$OUT/$name.safetensors" > "$OUT/$name.train.log" 2>&1
-        echo "$(( ($(date +%s%N) - t0) / 1000000 ))e-3" > "$OUT/$name.seconds"
-    done
-) &
-echo "[$(now)s] training bswa_m0, bswa_m1, bswa_m2, bswa_m1_sg one after another in the background"
-wait_all fam bswa_m0 bswa_m1 bswa_m2 bswa_m1_sg
+    echo "== PassKey reproduction, training 1/2: the four BSWA models, two at a time (one thread each)"
+    ( train_one bswa_m0 1 --attention bswa --mem 0 $BSWA_TRAIN
+      train_one bswa_m1 1 --attention bswa --mem 1 $BSWA_TRAIN ) &
+    ( train_one bswa_m2 1 --attention bswa --mem 2 $BSWA_TRAIN
+      train_one bswa_m1_sg 1 --attention bswa --mem 1 --mem-stop-grad $BSWA_TRAIN ) &
+    watch_logs bswa_m0 bswa_m1 bswa_m2 bswa_m1_sg
+    echo "[$(now)s] BSWA models trained"
+    echo "== training 2/2: TransformerFAM (two threads; the result does not depend on the thread count)"
+    train_one fam 2 --attention fam --mem 0 --fam 8 $FAM_TRAIN &
+    watch_logs fam
+    echo "[$(now)s] FAM model trained"
 fi
 
 echo "== evaluation at filler lengths $FILLERS ($SAMPLES samples each)"
