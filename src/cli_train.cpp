@@ -42,6 +42,7 @@ static TrainConfig train_config_from_json(const nlohmann::json& j) {
     c.mem_stop_grad = j.at("mem_stop_grad");
     c.tbptt = j.value("tbptt", 0);
     c.fam_l2 = j.value("fam_l2", 0.0f);
+    c.fam_l1 = j.value("fam_l1", 0.0f);
     c.seed = j.at("seed");
     return c;
 }
@@ -71,7 +72,8 @@ int cmd_train(int argc, char** argv) {
         .option("rsp", "P", "random state passing probability (App. B.2.3; 0 = off)", "0")
         .option("rsp-from", "S", "enable RSP from this step on", "0")
         .flag("mem-stop-grad", "stop-gradient on memory segments (the paper's M_SG ablation)")
-        .option("fam-l2", "X", "DEVIATION: weight of a penalty on the FAM update size (0 = off)", "0")
+        .option("fam-l2", "X", "DEVIATION: weight of a penalty on the squared FAM update size (0 = off)", "0")
+        .option("fam-l1", "X", "DEVIATION: weight of a penalty on the FAM update size, unsquared (0 = off)", "0")
         .option("tbptt", "T", "train only the last ~T tokens of longer examples, carrying the FAM in (fam, M = 0)", "0")
         .option("seed", "S", "seed for init, data, RPO and RSP", "1")
         .option("threads", "N", "sequences trained in parallel (results do not depend on it)", "2")
@@ -122,6 +124,7 @@ int cmd_train(int argc, char** argv) {
         tc.mem_stop_grad = a.flag_set("mem-stop-grad");
         tc.tbptt = (int)a.integer("tbptt", 0, 100000000);
         tc.fam_l2 = (float)a.number("fam-l2", 0, 1e6);
+        tc.fam_l1 = (float)a.number("fam-l1", 0, 1e6);
         tc.seed = (uint64_t)a.integer("seed", 0);
         w = ModelWeights(c);
         init_weights(w, tc.seed);

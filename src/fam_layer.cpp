@@ -3,6 +3,7 @@
 #include "fam_layer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 
@@ -145,10 +146,13 @@ void fam_layer_forward(float* out, float* fam_final, LayerCache& c, const float*
     if (fam_final && F > 0) copy_rows(fam_final, fam_in, F, D);
 }
 
+// eps of the smoothed norm in fam_update_norm_penalty: keeps its gradient finite at d = 0
+static const double kNormEps = 1e-6;
+
 void fam_layer_backward(float* dx, float* dfam0, LayerWeights& dw, const float* dout,
                         const float* dfam_final, const LayerCache& c, const BlockPlan& plan,
                         const LayerWeights& w, const FamConfig& cfg, bool mem_stop_grad,
-                        float fam_l2) {
+                        float fam_l2, float fam_l1) {
     const int T = c.T, D = cfg.D, H = cfg.H, B = plan.B, M = plan.M, F = plan.F;
     int n_penalized = 0;  // non-fresh updates, the penalty's denominator
     for (const BlockCache& b : c.blocks) n_penalized += b.update && !b.fresh;
@@ -178,6 +182,21 @@ void fam_layer_backward(float* dx, float* dfam0, LayerWeights& dw, const float* 
                 float delta = g * (b.fam_next[i] - b.fam.x[i]);
                 dF_next[i] += delta;
                 dF_cur[i] -= delta;
+            }
+        }
+        if (b.update && !b.fresh && fam_l1 > 0.0f) {
+            // the update-norm penalty: d/dF_tau of (1/F) sum_rows sqrt(||d_row||^2 + eps^2), d = F_tau - F_{tau-1}
+            for (int r = 0; r < F; r++) {
+                const float* fn = &b.fam_next[(size_t)r * D];
+                const float* fo = &b.fam.x[(size_t)r * D];
+                double ss = 0.0;
+                for (int i = 0; i < D; i++) ss += (double)(fn[i] - fo[i]) * (fn[i] - fo[i]);
+                const float g = (float)(fam_l1 / ((double)n_penalized * F * std::sqrt(ss + kNormEps * kNormEps)));
+                for (int i = 0; i < D; i++) {
+                    float delta = g * (fn[i] - fo[i]);
+                    dF_next[(size_t)r * D + i] += delta;
+                    dF_cur[(size_t)r * D + i] -= delta;
+                }
             }
         }
         if (b.update) {
@@ -219,6 +238,24 @@ void fam_layer_backward(float* dx, float* dfam0, LayerWeights& dw, const float* 
 
     // undo [Alg.2 step 1] for every token row at once
     qkv_backward(dx, dw, dQ.data(), dK.data(), dV.data(), c.tok, w, cfg);
+}
+
+float fam_update_norm_penalty(const LayerCache& c, int F, int D) {
+    double sum = 0.0;
+    int n = 0;
+    for (const BlockCache& b : c.blocks) {
+        if (!b.update || b.fresh) continue;
+        for (int r = 0; r < F; r++) {
+            double ss = 0.0;
+            for (int i = 0; i < D; i++) {
+                double d = (double)b.fam_next[(size_t)r * D + i] - b.fam.x[(size_t)r * D + i];
+                ss += d * d;
+            }
+            sum += std::sqrt(ss + kNormEps * kNormEps) - kNormEps;
+        }
+        n++;
+    }
+    return n ? (float)(sum / ((double)n * F)) : 0.0f;
 }
 
 float fam_update_penalty(const LayerCache& c, int F, int D) {

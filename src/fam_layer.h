@@ -88,11 +88,12 @@ void fam_layer_forward(float* out, float* fam_final, LayerCache& c, const float*
 // Backward of fam_layer_forward. Accumulates dx [T,D], dfam0 [F,D] (if non-null)
 // and the weight gradients, from dout [T,D] and dfam_final [F,D] (may be null).
 // mem_stop_grad: the paper's M_SG ablation, no gradient flows into memory keys/values.
-// fam_l2: also backpropagate fam_l2 * fam_update_penalty(c) (0 = off).
+// fam_l2: also backpropagate fam_l2 * fam_update_penalty(c) (0 = off);
+// fam_l1: likewise fam_l1 * fam_update_norm_penalty(c).
 void fam_layer_backward(float* dx, float* dfam0, LayerWeights& dw, const float* dout,
                         const float* dfam_final, const LayerCache& c, const BlockPlan& plan,
                         const LayerWeights& w, const FamConfig& cfg, bool mem_stop_grad,
-                        float fam_l2 = 0.0f);
+                        float fam_l2 = 0.0f, float fam_l1 = 0.0f);
 
 // How much the FAM moves per update: the mean over the layer's non-fresh FAM
 // updates of (1/F) sum_rows ||F_tau - F_{tau-1}||^2 (0 if there are none).
@@ -102,3 +103,12 @@ void fam_layer_backward(float* dx, float* dfam0, LayerWeights& dw, const float* 
 // write only what matters, and keeps the memory readable over many more blocks
 // than training showed (see docs/results/passkey.md).
 float fam_update_penalty(const LayerCache& c, int F, int D);
+
+// The same updates measured by their size, not its square: the mean over the
+// layer's non-fresh updates of (1/F) sum_rows ||F_tau - F_{tau-1}||, with the norm
+// smoothed at zero as sqrt(||d||^2 + eps^2) - eps, eps = 1e-6. DEVIATION, like the
+// penalty above. Its pull towards zero does not fade as an update shrinks (the
+// squared penalty's does), so it drives the small, steady updates that every
+// filler block makes, and that add up over a long stream, to zero: the FAM
+// changes where there is something to write and stays put elsewhere.
+float fam_update_norm_penalty(const LayerCache& c, int F, int D);

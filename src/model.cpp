@@ -93,7 +93,7 @@ float model_loss(ModelCache& c, const ModelWeights& w, const int* targets, const
 
 void model_backward(ModelWeights& dw, const ModelCache& c, const ModelWeights& w,
                     const int* targets, const float* weights, float dloss, bool mem_stop_grad,
-                    float fam_l2) {
+                    float fam_l2, float fam_l1) {
     const FamConfig& cfg = w.cfg;
     const int T = c.T, N = cfg.N, D = cfg.D, V = cfg.V, H = cfg.H, F = cfg.fam_len();
     if (c.probs.size() < (size_t)T * V) throw std::logic_error("model_backward before model_loss");
@@ -109,7 +109,7 @@ void model_backward(ModelWeights& dw, const ModelCache& c, const ModelWeights& w
         std::fill(dcur.begin(), dcur.end(), 0.0f);
         fam_layer_backward(dcur.data(), F ? &dfam_init[(size_t)l * F * D] : nullptr,
                            dw.layers[l], dnext.data(), nullptr, c.layers[l], c.plan, w.layers[l],
-                           cfg, mem_stop_grad, fam_l2 / N);
+                           cfg, mem_stop_grad, fam_l2 / N, fam_l1 / N);
         std::swap(dnext, dcur);  // dnext = gradient of xs[l]
     }
     embedding_backward(dw.tok_emb, dnext.data(), c.tokens.data(), T, D);
@@ -137,6 +137,14 @@ void model_backward(ModelWeights& dw, const ModelCache& c, const ModelWeights& w
         }
         for (size_t i = 0; i < g.size(); i++) dw.fam_prompt[i] += g[i];
     }
+}
+
+float fam_norm_penalty(const ModelCache& c, const FamConfig& cfg) {
+    const int F = cfg.fam_len();
+    if (F == 0) return 0.0f;
+    double s = 0.0;
+    for (const LayerCache& l : c.layers) s += fam_update_norm_penalty(l, F, cfg.D);
+    return (float)(s / cfg.N);
 }
 
 float fam_penalty(const ModelCache& c, const FamConfig& cfg) {

@@ -128,7 +128,8 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Vocab&
             penalties[i] = fam_penalty(c, mc);
             dws[i].zero();
             model_backward(dws[i], c, w, ex.targets.data() + s0, ex.weights.data() + s0,
-                           (float)(wsum[i] / total_w), cfg.mem_stop_grad, cfg.fam_l2 / K);
+                           (float)(wsum[i] / total_w), cfg.mem_stop_grad, cfg.fam_l2 / K,
+                           cfg.fam_l1 / K);
         });
         // ---- reduce in sequence order, then one AdamW step
         std::fill(grad.begin(), grad.end(), 0.0f);
@@ -184,7 +185,8 @@ static nlohmann::json train_config_json(const TrainConfig& c) {
             {"beta1", c.opt.beta1},    {"beta2", c.opt.beta2},       {"weight_decay", c.opt.weight_decay},
             {"clip", c.opt.clip},      {"warmup", c.opt.warmup},     {"schedule", c.opt.schedule},
             {"rpo", c.rpo},            {"rsp", c.rsp},               {"rsp_from", c.rsp_from},
-            {"mem_stop_grad", c.mem_stop_grad}, {"tbptt", c.tbptt}, {"fam_l2", c.fam_l2}, {"seed", c.seed}};
+            {"mem_stop_grad", c.mem_stop_grad}, {"tbptt", c.tbptt}, {"fam_l2", c.fam_l2}, {"fam_l1", c.fam_l1},
+            {"seed", c.seed}};
 }
 
 void save_train_checkpoint(const std::string& path, const ModelWeights& w, const TrainState& s,

@@ -37,6 +37,9 @@ struct TrainConfig {
     // the size of each FAM update, mean (1/F)||F_tau - F_{tau-1}||^2 (src/fam_layer.h,
     // fam_update_penalty). 0 = off.
     float fam_l2 = 0.0f;
+    // DEVIATION, likewise: weight of the penalty on the unsquared size of each FAM
+    // row's update, mean (1/F) sum_rows ||F_tau - F_{tau-1}|| (fam_update_norm_penalty).
+    float fam_l1 = 0.0f;
     uint64_t seed = 1;
     int threads = 2;           // sequences of a batch run in parallel; results do not depend on it
     int log_every = 50;

@@ -255,3 +255,30 @@ TEST_CASE("model: gradient of the FAM update-size penalty (training option) by f
         grad_check("penalty d" + w.params[i].name, w.params[i].data, w.params[i].size, dw.params[i].data,
                    objective, 1e-3, 2e-2);
 }
+
+TEST_CASE("model: gradient of the FAM update-norm penalty (training option) by finite differences") {
+    FamConfig cfg = make_cfg(AttentionKind::Fam, 2, 1, 2);
+    ModelWeights w = random_model(cfg, 12);
+    Rng rng(12);
+    const int T = 9;  // 4 updates, the first one fresh (not penalized)
+    std::vector<int> tokens = random_tokens(T, cfg.V, rng), targets = random_tokens(T, cfg.V, rng);
+    const float l2 = 0.03f, l1 = 0.05f;  // both penalties at once: their gradients add up
+    ModelCache c;
+    model_forward(c, w, tokens.data(), T);
+    model_loss(c, w, targets.data(), nullptr);
+    // the norm penalty is the mean row norm, so its square is at most the squared penalty (Jensen)
+    const double pn = fam_norm_penalty(c, cfg), p2 = fam_penalty(c, cfg);
+    CHECK(pn > 0.0);
+    CHECK(pn * pn <= p2 * (1 + 1e-5));
+    ModelWeights dw(cfg);
+    model_backward(dw, c, w, targets.data(), nullptr, 1.0f, false, l2, l1);
+    auto objective = [&]() {
+        ModelCache cc;
+        model_forward(cc, w, tokens.data(), T);
+        return (double)model_loss(cc, w, targets.data(), nullptr) + l2 * (double)fam_penalty(cc, cfg) +
+               l1 * (double)fam_norm_penalty(cc, cfg);
+    };
+    for (size_t i = 0; i < w.params.size(); i++)
+        grad_check("norm penalty d" + w.params[i].name, w.params[i].data, w.params[i].size, dw.params[i].data,
+                   objective, 1e-3, 2e-2);
+}
