@@ -5,7 +5,8 @@
 // Figure 3a (Section 3.2), with each BSWA model's receptive field marked.
 //
 // usage: passkey_report --dir build/passkey --models fam,bswa_m0,... --notes FILE
-//                       --json OUT.json --md OUT.md --svg OUT.svg
+//                       [--phases NAME] --json OUT.json --md OUT.md --svg OUT.svg
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -18,6 +19,7 @@
 #include "args.h"
 #include "checkpoint.h"
 #include "npy.h"
+#include "tasks.h"
 
 using nlohmann::json;
 
@@ -102,12 +104,48 @@ static std::string plot_svg(const json& models) {
     return s.str();
 }
 
+// Accuracy by where the block boundaries fall: `fam eval` at B consecutive filler
+// lengths moves the answer through every offset within a block. With M = 0 a token
+// right after a boundary sees only its own block and the FAM, so an answer cut by a
+// boundary must carry "we are in the middle of the answer" through the FAM too.
+static std::string phase_table(const std::string& dir, const std::string& name) {
+    const FamConfig c = config_from_metadata(safetensors_load(dir + "/" + name + ".safetensors"));
+    const json eval = json::parse(last_line(read_file(dir + "/" + name + ".phases.json")));
+    std::vector<long> fillers;
+    for (auto it = eval["accuracy"].begin(); it != eval["accuracy"].end(); ++it) fillers.push_back(std::stol(it.key()));
+    std::sort(fillers.begin(), fillers.end());
+    const Vocab vocab = passkey_vocab();
+    std::ostringstream md;
+    md << "\n**" << name << "**, accuracy by where the block boundary falls (" << c.B
+       << " consecutive filler lengths; row r of a block is position r mod B; the five rows that predict the "
+          "answer digits are listed, a boundary between them marked |):\n\n"
+       << "| filler | rows predicting the answer | exact | per answer digit |\n|---|---|---|---|\n";
+    for (long f : fillers) {
+        Rng probe(0);
+        const PasskeyExample ex = make_passkey_example(vocab, probe, (int)f);
+        std::string rows;
+        for (size_t d = 0; d < ex.key.size(); d++) {
+            const int r = (ex.answer_pos - 1 + (int)d) % c.B;
+            if (d) rows += r == 0 ? " \\| " : " ";
+            rows += std::to_string(r);
+        }
+        const std::string k = std::to_string(f);
+        md << "| " << f << " | " << rows << " | " << fmt(eval["accuracy"][k].get<double>(), 2) << " |";
+        if (eval.contains("digit_accuracy"))
+            for (auto& d : eval["digit_accuracy"][k]) md << " " << fmt(d.get<double>(), 2);
+        md << " |\n";
+    }
+    return md.str();
+}
+
 int main(int argc, char** argv) {
     try {
         ArgParser a("passkey_report", "Collect the PassKey reproduction into JSON, Markdown and an SVG plot.");
         a.option("dir", "DIR", "where reproduce_passkey.sh left checkpoints, times and evals", "build/passkey")
             .option("models", "A,B,...", "model names, in table order", "", true)
             .option("notes", "FILE", "Markdown appended to the report (what was needed, what failed)")
+            .option("phases", "NAME", "also tabulate DIR/NAME.phases.json: the model evaluated at B consecutive "
+                                      "filler lengths, one per place the block boundary can fall in the answer")
             .option("json", "FILE", "output JSON", "docs/results/passkey.json")
             .option("md", "FILE", "output Markdown", "docs/results/passkey.md")
             .option("svg", "FILE", "output SVG plot", "docs/results/passkey.svg");
@@ -189,6 +227,7 @@ int main(int argc, char** argv) {
                 md << "\n";
             }
         }
+        if (a.given("phases")) md << phase_table(dir, a.str("phases"));
         md << "\n## Exact configurations and seeds\n\n" << configs.str() << "\n";
         if (a.given("notes")) md << read_file(a.str("notes"));
         write_file_atomic(a.str("md"), md.str());

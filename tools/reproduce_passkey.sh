@@ -25,7 +25,7 @@ BSWA_TRAIN="--filler 0:48 --curriculum 500 --steps ${BSWA_STEPS:-2000}"
 # and the penalty on the FAM update size (see tools/passkey_notes.md).
 FAM_TRAIN="--filler 0:1024 --curriculum 1500 --tbptt 320 --fam-l2 ${FAM_L2:-0.03} --steps ${FAM_STEPS:-4500}"
 FILLERS="${FILLERS:-0,16,32,64,128,256,512,1024,2048,4096,8192,16384}"
-SAMPLES="${SAMPLES:-50}"
+SAMPLES="${SAMPLES:-100}"
 
 start_all=$(date +%s)
 now() { echo $(( $(date +%s) - start_all )); }
@@ -77,8 +77,14 @@ for name in fam bswa_m0 bswa_m1 bswa_m2 bswa_m1_sg; do
         | tee "$OUT/$name.eval.log" | tail -n 1 > "$OUT/$name.eval.json"
     grep -v '^{' "$OUT/$name.eval.log"
 done
+# where the block boundary falls in the answer: the FAM model at B = 16 consecutive lengths
+PHASE_FROM="${PHASE_FROM:-4096}"
+echo "[$(now)s] evaluating fam at fillers $PHASE_FROM..$((PHASE_FROM + 15)) (every place a block boundary can cut the answer)"
+$FAM eval --model "$OUT/fam.safetensors" --filler "$(seq -s, "$PHASE_FROM" $((PHASE_FROM + 15)))" --samples "$SAMPLES" \
+    --seed 7 --threads 2 --json | tee "$OUT/fam.phases.log" | tail -n 1 > "$OUT/fam.phases.json"
+grep -v '^{' "$OUT/fam.phases.log"
 
 build/tools/passkey_report --dir "$OUT" --models fam,bswa_m0,bswa_m1,bswa_m2,bswa_m1_sg \
-    --notes tools/passkey_notes.md --json docs/results/passkey.json --md docs/results/passkey.md \
+    --phases fam --notes tools/passkey_notes.md --json docs/results/passkey.json --md docs/results/passkey.md \
     --svg docs/results/passkey.svg
 echo "[$(now)s] done"
