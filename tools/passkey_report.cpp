@@ -44,12 +44,31 @@ static std::string fmt(double x, int prec = 2) {
     return b;
 }
 
-// Accuracy against log2(filler): one polyline per model, receptive fields dashed.
-static std::string plot_svg(const json& models) {
+// How far back the key is from where it is needed, at filler 0: each answer digit is
+// predicted at a row (filler + this) tokens after the same digit's last mention in
+// "... Remember it . NNNNN is the pass key .", so a BSWA model whose receptive field
+// is RF tokens can only retrieve while filler <= RF - this.
+static int key_distance_at_filler0() {
+    Rng probe(0);
+    const PasskeyExample ex = make_passkey_example(passkey_vocab(), probe, 0);
+    const int n = (int)ex.key.size();
+    for (int p = ex.answer_pos - n - 1; p >= 0; p--) {  // the last mention before the answer
+        bool match = true;
+        for (int d = 0; d < n && match; d++) match = ex.tokens[p + d] == ex.key[d] - '0';
+        if (match) return (ex.answer_pos - 1) - p;
+    }
+    throw std::logic_error("passkey_report: the key is not in the prompt");
+}
+
+// Accuracy against log2(filler): one polyline per model; for each BSWA model a
+// dashed line where the key leaves its receptive field (filler = RF - distance).
+static std::string plot_svg(const json& models, int dist0) {
     const int W = 760, H = 420, L = 70, R = 190, Tm = 40, Bm = 60;
     double xmin = 1e300, xmax = 0;
+    bool has_zero = false;
     for (const auto& m : models)
         for (auto it = m["accuracy"].begin(); it != m["accuracy"].end(); ++it) {
+            has_zero |= std::stod(it.key()) == 0;
             double f = std::max(1.0, std::stod(it.key()));
             xmin = std::min(xmin, f);
             xmax = std::max(xmax, f);
@@ -70,7 +89,9 @@ static std::string plot_svg(const json& models) {
     for (double lx = lx0; lx <= lx1; lx++) {
         double x = L + (lx - lx0) / (lx1 - lx0) * (W - L - R);
         s << "<line x1='" << x << "' x2='" << x << "' y1='" << Tm << "' y2='" << H - Bm << "' stroke='#eee'/>\n";
-        s << "<text x='" << x << "' y='" << H - Bm + 16 << "' text-anchor='middle'>" << (long)std::pow(2.0, lx) << "</text>\n";
+        const long tick = (long)std::pow(2.0, lx);  // filler 0 is drawn at 1 on the log axis
+        s << "<text x='" << x << "' y='" << H - Bm + 16 << "' text-anchor='middle'>"
+          << (tick == 1 && has_zero ? std::string("0, 1") : std::to_string(tick)) << "</text>\n";
     }
     s << "<text x='" << (L + W - R) / 2 << "' y='" << H - 18 << "' text-anchor='middle'>filler length in tokens (log scale)</text>\n";
     s << "<text transform='translate(18," << (Tm + H - Bm) / 2 << ") rotate(-90)' text-anchor='middle'>exact-match accuracy</text>\n";
@@ -87,19 +108,22 @@ static std::string plot_svg(const json& models) {
         s << "'/>\n";
         for (auto& p : pts) s << "<circle cx='" << X(p.first) << "' cy='" << Y(p.second) << "' r='3.5' fill='" << col << "'/>\n";
         int rf = m["receptive_field"].get<int>();
-        if (rf > 0 && rf >= xmin / 2 && rf <= xmax * 2) {
-            s << "<line x1='" << X(rf) << "' x2='" << X(rf) << "' y1='" << Tm << "' y2='" << H - Bm
+        const int edge = rf - dist0;  // the longest filler that keeps the key inside the field
+        if (rf > 0 && edge >= 1 && edge <= xmax * 2) {
+            s << "<line x1='" << X(edge) << "' x2='" << X(edge) << "' y1='" << Tm << "' y2='" << H - Bm
               << "' stroke='" << col << "' stroke-dasharray='5,4'/>\n";
-            s << "<text x='" << X(rf) + 3 << "' y='" << Tm + 12 + 12 * k << "' fill='" << col << "' font-size='10'>RF "
-              << m["name"].get<std::string>() << " = " << rf << "</text>\n";
+            s << "<text x='" << X(edge) + 3 << "' y='" << Y(0.55) + 13 * k << "' fill='" << col << "' font-size='10'>"
+              << m["name"].get<std::string>() << ": RF " << rf << ", key out beyond " << edge << "</text>\n";
         }
         s << "<line x1='" << W - R + 15 << "' x2='" << W - R + 40 << "' y1='" << Tm + 20 * k + 10 << "' y2='" << Tm + 20 * k + 10
           << "' stroke='" << col << "' stroke-width='2.5'/>\n";
         s << "<text x='" << W - R + 46 << "' y='" << Tm + 20 * k + 14 << "'>" << m["name"].get<std::string>() << "</text>\n";
         k++;
     }
-    s << "<text x='" << W - R + 15 << "' y='" << Tm + 20 * k + 20 << "' font-size='10' fill='#555'>dashed: BSWA receptive</text>\n";
-    s << "<text x='" << W - R + 15 << "' y='" << Tm + 20 * k + 33 << "' font-size='10' fill='#555'>field N*M*B (tokens)</text>\n";
+    const std::string legend[] = {"dashed: the filler beyond", "which the key is outside", "a BSWA model's receptive",
+                                  "field RF = N*M*B (the key is", "filler + " + std::to_string(dist0) + " tokens back)"};
+    for (int i = 0; i < 5; i++)
+        s << "<text x='" << W - R + 15 << "' y='" << Tm + 20 * k + 20 + 13 * i << "' font-size='10' fill='#555'>" << legend[i] << "</text>\n";
     s << "</svg>\n";
     return s.str();
 }
@@ -186,13 +210,16 @@ int main(int argc, char** argv) {
         std::sort(fillers.begin(), fillers.end(), [](const std::string& x, const std::string& y) { return std::stol(x) < std::stol(y); });
         json out = {{"models", models}};
         write_file_atomic(a.str("json"), out.dump(2) + "\n");
-        write_file_atomic(a.str("svg"), plot_svg(models));
+        const int dist0 = key_distance_at_filler0();
+        write_file_atomic(a.str("svg"), plot_svg(models, dist0));
 
         std::ostringstream md;
         md << "# PassKey retrieval at toy scale (the paper's Figure 3a)\n\n"
            << "Generated by `make reproduce-passkey` (tools/reproduce_passkey.sh, tools/passkey_report.cpp);\n"
            << "numbers in `passkey.json`. Exact match: all key digits are the arg-max at their answer\n"
-           << "positions. Receptive field (RF) of BSWA as the paper counts it: layers x memory segments x block.\n\n"
+           << "positions. Receptive field (RF) of BSWA as the paper counts it: layers x memory segments x block.\n"
+           << "Each answer digit is predicted " << dist0 << " + filler tokens after that digit's last mention in the\n"
+           << "prompt, so a BSWA model can retrieve only while filler <= RF - " << dist0 << " (the dashed lines).\n\n"
            << "![accuracy vs filler length](passkey.svg)\n\n";
         md << "| model | attention | B | M | F | RF (tokens) | train filler | train s |";
         for (auto& f : fillers) md << " " << f << " |";
