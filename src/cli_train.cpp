@@ -43,6 +43,7 @@ static TrainConfig train_config_from_json(const nlohmann::json& j) {
     c.tbptt = j.value("tbptt", 0);
     c.fam_l2 = j.value("fam_l2", 0.0f);
     c.fam_l1 = j.value("fam_l1", 0.0f);
+    c.answer_cut = j.value("answer_cut", 0.0f);
     c.seed = j.at("seed");
     return c;
 }
@@ -74,6 +75,7 @@ int cmd_train(int argc, char** argv) {
         .flag("mem-stop-grad", "stop-gradient on memory segments (the paper's M_SG ablation)")
         .option("fam-l2", "X", "DEVIATION: weight of a penalty on the squared FAM update size (0 = off)", "0")
         .option("fam-l1", "X", "DEVIATION: weight of a penalty on the FAM update size, unsquared (0 = off)", "0")
+        .option("answer-cut", "P", "probability of moving an example's filler (by < B) so a block boundary cuts the answer", "0")
         .option("tbptt", "T", "train only the last ~T tokens of longer examples, carrying the FAM in (fam, M = 0)", "0")
         .option("seed", "S", "seed for init, data, RPO and RSP", "1")
         .option("threads", "N", "sequences trained in parallel (results do not depend on it)", "2")
@@ -125,6 +127,7 @@ int cmd_train(int argc, char** argv) {
         tc.tbptt = (int)a.integer("tbptt", 0, 100000000);
         tc.fam_l2 = (float)a.number("fam-l2", 0, 1e6);
         tc.fam_l1 = (float)a.number("fam-l1", 0, 1e6);
+        tc.answer_cut = (float)a.number("answer-cut", 0, 1);
         tc.seed = (uint64_t)a.integer("seed", 0);
         w = ModelWeights(c);
         init_weights(w, tc.seed);

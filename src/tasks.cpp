@@ -2,6 +2,7 @@
 // sentences as in Landmark Attention's pass-key test, which the paper follows.
 #include "tasks.h"
 
+#include <algorithm>
 #include <cctype>
 #include <sstream>
 #include <stdexcept>
@@ -134,6 +135,21 @@ std::string passkey_prediction(const float* logits, int V, const PasskeyExample&
         out += best < 10 ? (char)('0' + best) : '?';  // ids 0..9 are the digits
     }
     return out;
+}
+
+int passkey_filler_cutting_answer(const Vocab& v, int filler, int pick, int B, int fmin, int fmax, int digits) {
+    if (digits < 2 || B < 2) return filler;
+    Rng probe(0);  // the layout does not depend on the key
+    const int row0 = make_passkey_example(v, probe, 0, digits).answer_pos - 1;  // predicts digit 1 at filler 0
+    // the rows row0 + filler .. + digits - 1 cross a boundary when (row0 + filler) % B
+    // is one of the last min(digits, B) - 1 offsets of a block
+    const int ncut = std::min(digits, B) - 1;
+    const int target = B - ncut + ((pick % ncut) + ncut) % ncut;
+    const int at = (row0 + filler) % B;
+    int f = filler - at + target;
+    if (f > fmax) f -= B;
+    if (f < fmin) f += B;
+    return (f < fmin || f > fmax) ? filler : f;
 }
 
 bool passkey_correct(const float* logits, int V, const PasskeyExample& ex) {

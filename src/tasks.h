@@ -49,6 +49,15 @@ struct PasskeyExample {
 PasskeyExample make_passkey_example(const Vocab& v, Rng& rng, int filler_len, int digits = 5,
                                     float lm_weight = 0.0f);
 
+// The filler length nearest to `filler` (moved by less than a block, kept in
+// [fmin, fmax]) at which a block boundary of size B falls between two of the rows
+// that predict the answer digits; `pick` (any int) chooses among the B-aligned
+// places where that happens. With no memory segment (M = 0) the rows after such a
+// boundary see their own block and the FAM only, so the FAM must carry how much
+// of the answer has been given: the hardest place for the answer to be. Returns
+// `filler` unchanged when the range is too narrow or the key has one digit.
+int passkey_filler_cutting_answer(const Vocab& v, int filler, int pick, int B, int fmin, int fmax, int digits = 5);
+
 // Exact match: the arg-max of logits [T, V] at every answer position is the key digit.
 bool passkey_correct(const float* logits, int V, const PasskeyExample& ex);
 // Digits predicted for the answer (arg-max at each answer position), e.g. "71482".

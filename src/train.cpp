@@ -77,6 +77,9 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Vocab&
         std::vector<float> offsets(K, 0.0f);
         for (int i = 0; i < K; i++) {
             int filler = rng.randint(cfg.filler_min, std::max(cfg.filler_min, fmax));
+            if (cfg.answer_cut > 0.0f && rng.uniform() < cfg.answer_cut)
+                filler = passkey_filler_cutting_answer(vocab, filler, rng.randint(0, 1 << 20), mc.B, cfg.filler_min,
+                                                       std::max(cfg.filler_min, fmax), cfg.key_digits);
             batch.push_back(make_passkey_example(vocab, rng, filler, cfg.key_digits, cfg.lm_weight));
             if (cfg.rpo) {  // App. B.2.2: offset in [0, 2 pi base), zeroed with probability 0.5
                 float off = rng.uniform(0.0f, (float)(2.0 * M_PI) * mc.rope_base);
@@ -186,7 +189,7 @@ static nlohmann::json train_config_json(const TrainConfig& c) {
             {"clip", c.opt.clip},      {"warmup", c.opt.warmup},     {"schedule", c.opt.schedule},
             {"rpo", c.rpo},            {"rsp", c.rsp},               {"rsp_from", c.rsp_from},
             {"mem_stop_grad", c.mem_stop_grad}, {"tbptt", c.tbptt}, {"fam_l2", c.fam_l2}, {"fam_l1", c.fam_l1},
-            {"seed", c.seed}};
+            {"answer_cut", c.answer_cut}, {"seed", c.seed}};
 }
 
 void save_train_checkpoint(const std::string& path, const ModelWeights& w, const TrainState& s,

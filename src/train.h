@@ -40,6 +40,11 @@ struct TrainConfig {
     // DEVIATION, likewise: weight of the penalty on the unsquared size of each FAM
     // row's update, mean (1/F) sum_rows ||F_tau - F_{tau-1}|| (fam_update_norm_penalty).
     float fam_l1 = 0.0f;
+    // Probability that an example's filler length is moved (by less than a block)
+    // so that a block boundary falls between two answer digits
+    // (passkey_filler_cutting_answer): with M = 0 the hardest case, which a uniform
+    // filler length gives only (digits - 1) / B of the time. 0 = off.
+    float answer_cut = 0.0f;
     uint64_t seed = 1;
     int threads = 2;           // sequences of a batch run in parallel; results do not depend on it
     int log_every = 50;

@@ -101,6 +101,38 @@ static FamConfig tiny_cfg() {
     return c;
 }
 
+TEST_CASE("passkey: moving the filler so that a block boundary cuts the answer") {
+    const Vocab v = passkey_vocab();
+    for (int B : {4, 16}) {
+        for (int digits : {2, 5}) {
+            int seen_targets = 0;
+            std::vector<int> places(B, 0);
+            for (int filler = 0; filler <= 200; filler++) {
+                for (int pick = 0; pick < 8; pick++) {
+                    const int f = passkey_filler_cutting_answer(v, filler, pick, B, 0, 200, digits);
+                    REQUIRE((f >= 0 && f <= 200));
+                    CHECK(std::abs(f - filler) < B);
+                    // the rows predicting the answer digits straddle a multiple of B
+                    Rng rng(1);
+                    const PasskeyExample ex = make_passkey_example(v, rng, f, digits);
+                    const int first = ex.answer_pos - 1, last = first + digits - 1;
+                    CHECK(first / B != last / B);
+                    places[first % B]++;
+                    seen_targets++;
+                }
+            }
+            // every place a boundary can cut the answer is used, and no other
+            for (int r = 0; r < B; r++) {
+                const bool cuts = r >= B - (std::min(digits, B) - 1);
+                CHECK((places[r] > 0) == cuts);
+            }
+            CHECK(seen_targets == 201 * 8);
+        }
+    }
+    // a range narrower than a block keeps the filler as it is when nothing in it cuts the answer
+    CHECK(passkey_filler_cutting_answer(v, 5, 0, 16, 5, 5) == 5);
+}
+
 TEST_CASE("train: smoke: loss goes down, checkpoint resumes bit for bit, eval runs") {
     Vocab vocab = passkey_vocab();
     TrainConfig tc;
