@@ -3,6 +3,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -181,15 +183,28 @@ FamConfig passkey_model_config(int V) {
 
 // ---- checkpoints ------------------------------------------------------------------
 
+// The shortest decimal that reads back as the same float: the metadata says
+// 0.9 rather than 0.8999999761581421, and loading it gives the float it came from.
+static double short_decimal(float x) {
+    for (int digits = 1; digits < 9; digits++) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%.*g", digits, (double)x);
+        double d = std::strtod(b, nullptr);
+        if ((float)d == x) return d;
+    }
+    return (double)x;
+}
+
 static nlohmann::json train_config_json(const TrainConfig& c) {
+    auto f = short_decimal;
     return {{"task", c.task},          {"filler_min", c.filler_min}, {"filler_max", c.filler_max},
-            {"curriculum", c.curriculum}, {"key_digits", c.key_digits}, {"lm_weight", c.lm_weight},
-            {"steps", c.steps},        {"batch", c.batch},           {"lr", c.opt.lr},
-            {"beta1", c.opt.beta1},    {"beta2", c.opt.beta2},       {"weight_decay", c.opt.weight_decay},
-            {"clip", c.opt.clip},      {"warmup", c.opt.warmup},     {"schedule", c.opt.schedule},
-            {"rpo", c.rpo},            {"rsp", c.rsp},               {"rsp_from", c.rsp_from},
-            {"mem_stop_grad", c.mem_stop_grad}, {"tbptt", c.tbptt}, {"fam_l2", c.fam_l2}, {"fam_l1", c.fam_l1},
-            {"answer_cut", c.answer_cut}, {"seed", c.seed}};
+            {"curriculum", c.curriculum}, {"key_digits", c.key_digits}, {"lm_weight", f(c.lm_weight)},
+            {"steps", c.steps},        {"batch", c.batch},           {"lr", f(c.opt.lr)},
+            {"beta1", f(c.opt.beta1)}, {"beta2", f(c.opt.beta2)},    {"weight_decay", f(c.opt.weight_decay)},
+            {"clip", f(c.opt.clip)},   {"warmup", c.opt.warmup},     {"schedule", c.opt.schedule},
+            {"rpo", c.rpo},            {"rsp", f(c.rsp)},            {"rsp_from", c.rsp_from},
+            {"mem_stop_grad", c.mem_stop_grad}, {"tbptt", c.tbptt}, {"fam_l2", f(c.fam_l2)}, {"fam_l1", f(c.fam_l1)},
+            {"answer_cut", f(c.answer_cut)}, {"seed", c.seed}};
 }
 
 void save_train_checkpoint(const std::string& path, const ModelWeights& w, const TrainState& s,
