@@ -139,18 +139,20 @@ void model_backward(ModelWeights& dw, const ModelCache& c, const ModelWeights& w
     }
 }
 
-float fam_norm_penalty(const ModelCache& c, const FamConfig& cfg) {
+// a per-layer FAM update measure (src/fam_layer.h) averaged over the layers
+static float mean_over_layers(const ModelCache& c, const FamConfig& cfg,
+                              float (*per_layer)(const LayerCache&, int F, int D)) {
     const int F = cfg.fam_len();
     if (F == 0) return 0.0f;
     double s = 0.0;
-    for (const LayerCache& l : c.layers) s += fam_update_norm_penalty(l, F, cfg.D);
+    for (const LayerCache& l : c.layers) s += per_layer(l, F, cfg.D);
     return (float)(s / cfg.N);
 }
 
 float fam_penalty(const ModelCache& c, const FamConfig& cfg) {
-    const int F = cfg.fam_len();
-    if (F == 0) return 0.0f;
-    double s = 0.0;
-    for (const LayerCache& l : c.layers) s += fam_update_penalty(l, F, cfg.D);
-    return (float)(s / cfg.N);
+    return mean_over_layers(c, cfg, fam_update_penalty);
+}
+
+float fam_norm_penalty(const ModelCache& c, const FamConfig& cfg) {
+    return mean_over_layers(c, cfg, fam_update_norm_penalty);
 }
