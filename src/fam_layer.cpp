@@ -149,6 +149,17 @@ void fam_layer_forward(float* out, float* fam_final, LayerCache& c, const float*
 // eps of the smoothed norm in fam_update_norm_penalty: keeps its gradient finite at d = 0
 static const double kNormEps = 1e-6;
 
+// ||F_tau[r] - F_{tau-1}[r]||^2 for row r of block b's FAM update (the norm penalty
+// and its gradient measure the same thing)
+static double row_update_sq(const BlockCache& b, int r, int D) {
+    double ss = 0.0;
+    for (int i = 0; i < D; i++) {
+        double d = (double)b.fam_next[(size_t)r * D + i] - b.fam.x[(size_t)r * D + i];
+        ss += d * d;
+    }
+    return ss;
+}
+
 void fam_layer_backward(float* dx, float* dfam0, LayerWeights& dw, const float* dout,
                         const float* dfam_final, const LayerCache& c, const BlockPlan& plan,
                         const LayerWeights& w, const FamConfig& cfg, bool mem_stop_grad,
@@ -189,8 +200,7 @@ void fam_layer_backward(float* dx, float* dfam0, LayerWeights& dw, const float* 
             for (int r = 0; r < F; r++) {
                 const float* fn = &b.fam_next[(size_t)r * D];
                 const float* fo = &b.fam.x[(size_t)r * D];
-                double ss = 0.0;
-                for (int i = 0; i < D; i++) ss += (double)(fn[i] - fo[i]) * (fn[i] - fo[i]);
+                const double ss = row_update_sq(b, r, D);
                 const float g = (float)(fam_l1 / ((double)n_penalized * F * std::sqrt(ss + kNormEps * kNormEps)));
                 for (int i = 0; i < D; i++) {
                     float delta = g * (fn[i] - fo[i]);
@@ -245,14 +255,7 @@ float fam_update_norm_penalty(const LayerCache& c, int F, int D) {
     int n = 0;
     for (const BlockCache& b : c.blocks) {
         if (!b.update || b.fresh) continue;
-        for (int r = 0; r < F; r++) {
-            double ss = 0.0;
-            for (int i = 0; i < D; i++) {
-                double d = (double)b.fam_next[(size_t)r * D + i] - b.fam.x[(size_t)r * D + i];
-                ss += d * d;
-            }
-            sum += std::sqrt(ss + kNormEps * kNormEps) - kNormEps;
-        }
+        for (int r = 0; r < F; r++) sum += std::sqrt(row_update_sq(b, r, D) + kNormEps * kNormEps) - kNormEps;
         n++;
     }
     return n ? (float)(sum / ((double)n * F)) : 0.0f;

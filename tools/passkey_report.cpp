@@ -44,6 +44,13 @@ static std::string fmt(double x, int prec = 2) {
     return b;
 }
 
+// a JSON array of numbers as one table cell: " 1.00 0.98 0.95"
+static std::string cell(const json& values) {
+    std::string s;
+    for (const auto& v : values) s += " " + fmt(v.get<double>(), 2);
+    return s;
+}
+
 // How far back the key is from where it is needed, at filler 0: each answer digit is
 // predicted at a row (filler + this) tokens after the same digit's last mention in
 // "... Remember it . NNNNN is the pass key .", so a BSWA model whose receptive field
@@ -155,8 +162,7 @@ static std::string phase_table(const std::string& dir, const std::string& name) 
         }
         const std::string k = std::to_string(f);
         md << "| " << f << " | " << rows << " | " << fmt(eval["accuracy"][k].get<double>(), 2) << " |";
-        if (eval.contains("digit_accuracy"))
-            for (auto& d : eval["digit_accuracy"][k]) md << " " << fmt(d.get<double>(), 2);
+        if (eval.contains("digit_accuracy")) md << cell(eval["digit_accuracy"][k]);
         md << " |\n";
     }
     return md.str();
@@ -237,21 +243,16 @@ int main(int argc, char** argv) {
         }
         for (const auto& m : models) {
             if (!m.contains("fam_rms")) continue;  // the FAM models: where and why they fail
-            md << "\n**" << m["name"].get<std::string>() << "**, per answer digit"
-               << (m.contains("fam_rms") ? " and the FAM's drift (root-mean-square entry of each layer's FAM when the question starts)" : "")
-               << ":\n\n| filler | exact | per answer digit |" << (m.contains("fam_rms") ? " FAM rms per layer |" : "")
-               << "\n|---|---|---|" << (m.contains("fam_rms") ? "---|" : "") << "\n";
+            md << "\n**" << m["name"].get<std::string>() << "**, per answer digit and the FAM's drift "
+               << "(root-mean-square entry of each layer's FAM when the question starts):\n\n"
+               << "| filler | exact | per answer digit | FAM rms per layer |\n|---|---|---|---|\n";
             for (auto& f : fillers) {
                 if (!m["accuracy"].contains(f)) continue;
                 md << "| " << f << " | " << fmt(m["accuracy"][f].get<double>(), 2) << " |";
-                if (m.contains("digit_accuracy") && m["digit_accuracy"].contains(f))
-                    for (auto& d : m["digit_accuracy"][f]) md << " " << fmt(d.get<double>(), 2);
+                if (m.contains("digit_accuracy") && m["digit_accuracy"].contains(f)) md << cell(m["digit_accuracy"][f]);
                 md << " |";
-                if (m.contains("fam_rms") && m["fam_rms"].contains(f)) {
-                    for (auto& r : m["fam_rms"][f]) md << " " << fmt(r.get<double>(), 2);
-                    md << " |";
-                }
-                md << "\n";
+                if (m["fam_rms"].contains(f)) md << cell(m["fam_rms"][f]);
+                md << " |\n";
             }
         }
         if (a.given("phases")) md << phase_table(dir, a.str("phases"));
