@@ -33,7 +33,7 @@ ifeq ($(filter -j%,$(MAKEFLAGS)),)
   MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 endif
 
-SRC       := $(filter-out src/main.cpp,$(wildcard src/*.cpp))
+SRC       := $(filter-out src/app/main.cpp,$(wildcard src/*.cpp src/app/*.cpp))
 OBJ       := $(SRC:src/%.cpp=$(BUILD)/obj/%.o)
 TEST_SRC  := $(wildcard tests/*.cpp)
 TEST_OBJ  := $(TEST_SRC:tests/%.cpp=$(BUILD)/obj/tests/%.o)
@@ -120,11 +120,7 @@ $(BUILD)/obj/tests/%.o: tests/%.cpp | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_CXXFLAGS) -c $< -o $@
 
-$(BUILD)/obj/main.o: src/main.cpp | $(DEPS_OK)
-	@mkdir -p $(dir $@)
-	$(CXX) $(ALL_CXXFLAGS) -c $< -o $@
-
-$(BUILD)/fam: $(OBJ) $(BUILD)/obj/main.o
+$(BUILD)/fam: $(OBJ) $(BUILD)/obj/app/main.o
 	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/tests: $(OBJ) $(TEST_OBJ)
@@ -142,4 +138,4 @@ $(BUILD)/bench/%: bench/%.cpp $(OBJ) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_CXXFLAGS) $< $(OBJ) -o $@ $(LDFLAGS) $(LDLIBS)
 
--include $(OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/obj/main.d
+-include $(OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/obj/app/main.d

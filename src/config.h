@@ -1,5 +1,5 @@
 // config.h: FamConfig, the hyperparameters of the reference model
-// (../shared/spec/architecture.md, "Symbols"; paper Section 2 and Table 3).
+// (docs/spec.md, "Symbols"; paper Section 2 and Table 3).
 #pragma once
 
 #include <string>

@@ -1,5 +1,5 @@
 // fam_layer.cpp: see fam_layer.h. Paper Algorithm 1 (BSWA) and Algorithm 2
-// (TransformerFAM); ../shared/spec/architecture.md, "The FAM".
+// (TransformerFAM); docs/spec.md, "The FAM".
 #include "fam_layer.h"
 
 #include <algorithm>

@@ -40,7 +40,6 @@
 #include "config.h"
 #include "fam_layer.h"
 #include "layer.h"
-#include "safetensors.h"
 #include "tensor.h"
 #include "weights.h"
 
@@ -127,25 +126,12 @@ int sample_next(FamState& st, const float* logits, float temperature, int top_k,
 void stream_generate(FamState& st, const ModelWeights& w, const int* prompt, int n, int max_new,
                      float temperature, int top_k, uint64_t seed, int* out);
 
-// ---- save / load (safetensors, ../shared/spec/checkpoint.md) ----------------
-// Tensors state.layers.{l}.fam [F,D], .fam_pos [F], .q_fam [F,D], .k [C,D], .v [C,D]
-// (full: [pos, D]); metadata: the model config (as a checkpoint) and
-// state.format = famstate-v1, state.pos, state.ring_head, state.block_len,
-// state.mem_blocks, state.fresh ("1,1" per layer), state.model_checksum.
-// `extra` metadata and tensors ride along (e.g. the CLI's running loss). w is
-// the model the state runs with: its checksum lets a load refuse other weights.
-SafeTensors fam_state_to_safetensors(const FamState& st, const ModelWeights& w);
-// Atomic (temp file + rename).
-void fam_state_save(const std::string& path, const FamState& st, const ModelWeights& w,
-                    const SafeTensors* extra = nullptr);
-// Loads into st (reallocated if it was made for another config). Refuses, naming
-// the file and the problem, a state made for another config or other weights,
-// missing or misshapen tensors, and ring fields that contradict the position counter.
-// Returns the whole file, so callers can read their extras.
-SafeTensors fam_state_load(const std::string& path, FamState& st, const ModelWeights& w);
-
-// A checksum of the weights (FNV-1a over their bytes), stored with a state.
-uint64_t weights_checksum(const ModelWeights& w);
+// ---- shared with the state file (src/app/state_file.h) ----------------------------
+bool is_full(const FamConfig& c);                          // attention == full: no blocks
+bool same_config(const FamConfig& a, const FamConfig& b);  // same model shape (B, M, F only if blocked)
+void check_ready(const FamState& st, const ModelWeights& w);  // throws unless st fits w and is reset
+// `full` only: make room for `rows` keys (doubling, so O(log T) allocations over a stream).
+void grow_rows(std::vector<float>& v, size_t rows, int D);
 
 // Peak resident memory of this process in bytes (VmHWM in /proc/self/status,
 // else getrusage), for the streaming CLI and benchmark.

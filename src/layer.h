@@ -1,5 +1,5 @@
 // layer.h: the two halves of one PreLN Transformer layer applied to a group of
-// rows (paper Section 2.1; ../shared/spec/architecture.md, "One layer").
+// rows (paper Section 2.1; docs/spec.md, "One layer").
 //
 //   first half   q, k, v = RoPE(LN1(x) Wq^T), RoPE(LN1(x) Wk^T), LN1(x) Wv^T
 //   (attention between the halves: src/attention.h, keys chosen by the caller)

@@ -1,6 +1,6 @@
 // masks.cpp: which key each query may attend to. Paper Fig. 1a (SWA), Fig. 1b/1c
 // and Eq. 1 (BSWA), Fig. 1d (receptive field), Fig. 2 and Alg. 2 steps 3, 6-7
-// (FAM). The rules are the table in ../shared/spec/architecture.md, "Which keys
+// (FAM). The rules are the table in docs/spec.md, "Which keys
 // a token sees"; the layouts are documented in masks.h.
 //
 // Everything here is a plain loop over (row, col) asking one yes/no question,

@@ -4,7 +4,7 @@
 // column), plus labels so that pictures can show block boundaries and FAM
 // rows/columns. The attention code builds its masks with these same functions,
 // so the pictures are the code's own truth. Conventions:
-// ../shared/spec/architecture.md, "Which keys a token sees".
+// docs/spec.md, "Which keys a token sees".
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// model.h: the small language model of ../shared/spec/architecture.md:
+// model.h: the small language model of docs/spec.md:
 // token embedding, the initial-FAM prompt pass (paper App. B.1), N layers of
 // BSWA / TransformerFAM (src/fam_layer.h) or full attention, final LayerNorm
 // and the output head; cross-entropy loss; the whole backward by hand.

@@ -1,6 +1,6 @@
 // naive.h: the readable forward path. For every query row it writes down the
 // explicit list of keys the spec's table allows ("Which keys a token sees" in
-// ../shared/spec/architecture.md) and attends over exactly those, one row at a
+// docs/spec.md) and attends over exactly those, one row at a
 // time, in double precision; the FAM chain is walked block by block. Written
 // for reading and for holding the fast path (src/model.h) to account, not for
 // speed.

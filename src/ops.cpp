@@ -1,4 +1,4 @@
-// ops.cpp: see ops.h. Formulas: ../shared/spec/architecture.md, "One layer".
+// ops.cpp: see ops.h. Formulas: docs/spec.md, "One layer".
 #include "ops.h"
 
 #include <cmath>

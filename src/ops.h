@@ -1,6 +1,6 @@
 // ops.h: the element-wise and row-wise operations of the model, each as a
 // forward / backward pair (paper Section 2.1, "One layer" in
-// ../shared/spec/architecture.md).
+// docs/spec.md).
 //
 // Argument order everywhere (as in llm.c): outputs, then what is cached for
 // backward, then inputs and weights, then sizes. Every backward ACCUMULATES

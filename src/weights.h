@@ -1,5 +1,5 @@
 // weights.h: the parameters of the model, named as in
-// ../shared/spec/checkpoint.md. All of them live in one contiguous buffer, so
+// docs/spec.md. All of them live in one contiguous buffer, so
 // that gradients (a second ModelWeights of the same config, "d" prefix) and
 // optimizer state share the layout and a whole-model operation is one loop.
 #pragma once

@@ -1,10 +1,10 @@
 // test_masks.cpp: the masks of paper Fig. 1 (a-d) and Fig. 2 cell by cell, the
-// boundary conventions of ../shared/spec/architecture.md ("Which keys a token
+// boundary conventions of docs/spec.md ("Which keys a token
 // sees"), the receptive field by reachability against the closed form, the
 // renderers (ASCII, SVG, PNG, .npy) and the `fam mask` / `fam receptive-field`
 // argument errors.
 //
-// The expected Fig. 1 grids are typed by hand from the paper's convention (digest
+// The expected Fig. 1 grids are typed by hand from the paper's convention (
 // section 6), and the FAM timeline is checked against a construction written here
 // from the spec's rules, so that no expectation comes from the code under test.
 #include <doctest/doctest.h>
@@ -18,11 +18,11 @@
 #include <string>
 #include <vector>
 
-#include "args.h"
-#include "cli.h"
 #include "masks.h"
-#include "npy.h"
-#include "render.h"
+#include "app/args.h"
+#include "app/cli.h"
+#include "app/npy.h"
+#include "app/render.h"
 
 // ---- helpers ------------------------------------------------------------------------
 

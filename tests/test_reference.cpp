@@ -1,7 +1,7 @@
 // test_reference.cpp: the C++ model against the independent float64 PyTorch
 // reference (tests/reference/make_fixtures.py, fixtures committed). The
 // checkpoints were written by Python, so this also proves that `fam` reads
-// files another program wrote following ../shared/spec/checkpoint.md.
+// files another program wrote following docs/spec.md.
 //
 // Tolerance: float32 C++ against float64 truth, relative to the largest
 // magnitude of each tensor: 1e-4 for logits, FAM states, loss and every gradient.
@@ -13,10 +13,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "checkpoint.h"
 #include "model.h"
 #include "naive.h"
-#include "npy.h"
+#include "app/checkpoint.h"
+#include "app/npy.h"
 
 namespace fs = std::filesystem;
 

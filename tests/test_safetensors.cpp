@@ -1,5 +1,5 @@
 // test_safetensors.cpp: the safetensors reader and writer (src/safetensors.h,
-// ../shared/spec/checkpoint.md "Checkpoint: safetensors").
+// docs/spec.md "Checkpoint: safetensors").
 //
 // Round trips in memory and on disk; the byte layout checked against files built
 // by hand here (independent of our writer), including one laid out as the Python
@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "npy.h"
-#include "safetensors.h"
 #include "temp_dir.h"
+#include "app/npy.h"
+#include "app/safetensors.h"
 
 namespace {
 

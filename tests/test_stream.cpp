@@ -19,12 +19,13 @@
 #include <string>
 #include <unistd.h>
 
-#include "checkpoint.h"
 #include "fam_state.h"
 #include "gradcheck.h"
 #include "model.h"
 #include "model_util.h"
 #include "naive.h"
+#include "app/checkpoint.h"
+#include "app/state_file.h"
 
 static const float kTol = 2e-5f;
 

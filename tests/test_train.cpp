@@ -6,11 +6,11 @@
 #include <cstdio>
 #include <cstring>
 
-#include "checkpoint.h"
 #include "model.h"
-#include "optim.h"
-#include "tasks.h"
-#include "train.h"
+#include "app/checkpoint.h"
+#include "app/optim.h"
+#include "app/tasks.h"
+#include "app/train.h"
 
 TEST_CASE("adamw: one step by hand, decoupled weight decay, clipping, schedule") {
     AdamWConfig c;

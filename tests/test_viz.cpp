@@ -14,9 +14,9 @@
 #include "masks.h"
 #include "model.h"
 #include "model_util.h"
-#include "npy.h"
-#include "viz.h"
 #include "temp_dir.h"
+#include "app/npy.h"
+#include "app/viz.h"
 
 namespace {
 

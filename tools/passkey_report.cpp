@@ -16,10 +16,10 @@
 #include <string>
 #include <vector>
 
-#include "args.h"
-#include "checkpoint.h"
-#include "npy.h"
-#include "tasks.h"
+#include "app/args.h"
+#include "app/checkpoint.h"
+#include "app/npy.h"
+#include "app/tasks.h"
 
 using nlohmann::json;
 

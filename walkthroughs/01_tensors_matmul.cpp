@@ -9,12 +9,12 @@
 #include <cmath>
 #include <cstdio>
 
-#include "args.h"
 #include "blas.h"
-#include "npy.h"
-#include "render.h"
 #include "tensor.h"
-#include "viz.h"
+#include "app/args.h"
+#include "app/npy.h"
+#include "app/render.h"
+#include "app/viz.h"
 
 int main(int argc, char** argv) {
     ArgParser args("01_tensors_matmul", "Tensors and matmul, by hand and through OpenBLAS.");

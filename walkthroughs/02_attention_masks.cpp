@@ -7,14 +7,14 @@
 #include <cmath>
 #include <cstdio>
 
-#include "args.h"
 #include "attention.h"
 #include "blas.h"
 #include "masks.h"
-#include "npy.h"
-#include "render.h"
 #include "tensor.h"
-#include "viz.h"
+#include "app/args.h"
+#include "app/npy.h"
+#include "app/render.h"
+#include "app/viz.h"
 
 static void row_counts(const Mask& mk) {
     std::printf("      ones per row:");

@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <cstring>
 
-#include "args.h"
 #include "attention.h"
 #include "blas.h"
 #include "fam_layer.h"
@@ -18,11 +17,12 @@
 #include "masks.h"
 #include "model.h"
 #include "naive.h"
-#include "npy.h"
 #include "ops.h"
-#include "render.h"
 #include "tensor.h"
-#include "viz.h"
+#include "app/args.h"
+#include "app/npy.h"
+#include "app/render.h"
+#include "app/viz.h"
 
 static bool verbose = false;
 

@@ -13,13 +13,13 @@
 #include <cstdio>
 #include <sys/stat.h>
 
-#include "args.h"
 #include "blas.h"
-#include "checkpoint.h"
 #include "model.h"
-#include "tasks.h"
-#include "train.h"
-#include "viz.h"
+#include "app/args.h"
+#include "app/checkpoint.h"
+#include "app/tasks.h"
+#include "app/train.h"
+#include "app/viz.h"
 
 static std::string bar(double v, double vmax, int width) {
     int n = vmax > 0 ? (int)std::lround(width * v / vmax) : 0;

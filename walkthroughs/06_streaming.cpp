@@ -10,13 +10,14 @@
 #include <cmath>
 #include <cstdio>
 
-#include "args.h"
 #include "blas.h"
 #include "fam_state.h"
 #include "model.h"
-#include "npy.h"
-#include "render.h"
-#include "viz.h"
+#include "app/args.h"
+#include "app/npy.h"
+#include "app/render.h"
+#include "app/state_file.h"
+#include "app/viz.h"
 
 static double l2(const std::vector<float>& a, const std::vector<float>& b) {
     double s = 0;

@@ -15,16 +15,16 @@
 #include <cmath>
 #include <cstdio>
 
-#include "args.h"
 #include "blas.h"
 #include "fam_layer.h"
 #include "model.h"
-#include "npy.h"
 #include "ops.h"
-#include "render.h"
-#include "tasks.h"
-#include "train.h"
-#include "viz.h"
+#include "app/args.h"
+#include "app/npy.h"
+#include "app/render.h"
+#include "app/tasks.h"
+#include "app/train.h"
+#include "app/viz.h"
 
 static std::string bar(double v, double vmax, int width) {
     int n = vmax > 0 ? (int)std::lround(width * v / vmax) : 0;

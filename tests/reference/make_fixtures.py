@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """make_fixtures.py: the independent PyTorch reference for TransformerFAM.
 
-Implements ../../../shared/spec/architecture.md (the contract) the NAIVE way, in
+Implements ../../docs/spec.md (the contract) the NAIVE way, in
 float64, and writes golden fixtures that the C++ tests compare against.
 
     python3 tests/reference/make_fixtures.py --out tests/reference/fixtures

@@ -3,7 +3,7 @@
 //
 // The one PNG encoder of the project is stb_image_write (Debian libstb-dev); its
 // implementation is compiled here and nowhere else.
-#include "render.h"
+#include "app/render.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "npy.h"
+#include "app/npy.h"
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_STATIC  // private to this file: no clash with another copy

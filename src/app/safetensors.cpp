@@ -1,4 +1,4 @@
-// safetensors.cpp: see safetensors.h and ../shared/spec/checkpoint.md ("Checkpoint:
+// safetensors.cpp: see safetensors.h and docs/spec.md ("Checkpoint:
 // safetensors").
 //
 // File layout:
@@ -12,7 +12,7 @@
 // and every byte it touches is range-checked against the buffer first; since a
 // tensor's bytes must lie inside the file, a hostile header cannot make us
 // allocate more than the file's own size.
-#include "safetensors.h"
+#include "app/safetensors.h"
 
 #include <algorithm>
 #include <climits>
@@ -25,7 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "npy.h"  // write_file_atomic
+#include "app/npy.h"  // write_file_atomic
 
 using json = nlohmann::json;
 

@@ -4,7 +4,7 @@
 // Layout of this file: recording (the observer), analysis (plain arrays, the
 // numbers every picture draws), then drawing: PNG through render.h's
 // heatmap_png, SVG and HTML written here by hand (text, labels, a slider).
-#include "viz.h"
+#include "app/viz.h"
 
 #include <sys/stat.h>
 
@@ -18,8 +18,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "npy.h"
-#include "render.h"
+#include "app/npy.h"
+#include "app/render.h"
 
 static const float kNaN = std::numeric_limits<float>::quiet_NaN();
 

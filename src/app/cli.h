@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "args.h"
 #include "config.h"
+#include "app/args.h"
 
 // The model-shape flags shared by `fam init` and `fam train` (cli_model.cpp):
 // --d-model --heads --layers --d-ff --attention --block --mem --fam --rope-base.

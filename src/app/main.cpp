@@ -5,9 +5,9 @@
 #include <exception>
 #include <string>
 
-#include "args.h"
 #include "blas.h"
-#include "cli.h"
+#include "app/args.h"
+#include "app/cli.h"
 
 struct Command {
     const char* name;

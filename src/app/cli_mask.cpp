@@ -10,11 +10,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "args.h"
-#include "cli.h"
 #include "masks.h"
-#include "npy.h"
-#include "render.h"
+#include "app/args.h"
+#include "app/cli.h"
+#include "app/npy.h"
+#include "app/render.h"
 
 // Which flags mean something for each --kind (the rest are refused, so that a
 // misspelt combination never silently draws a different picture).

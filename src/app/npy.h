@@ -1,6 +1,6 @@
 // npy.h: NumPy .npy writer (format version 1.0, little-endian, C order) for the
 // arrays people want to load in Python: logits, attention weights, FAM states,
-// masks. See ../shared/spec/checkpoint.md, "Dumps".
+// masks. See docs/spec.md, "Dumps".
 #pragma once
 
 #include <cstdint>

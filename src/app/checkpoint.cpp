@@ -1,5 +1,5 @@
 // checkpoint.cpp: see checkpoint.h.
-#include "checkpoint.h"
+#include "app/checkpoint.h"
 
 #include <cerrno>
 #include <cstdlib>

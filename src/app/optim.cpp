@@ -1,5 +1,5 @@
 // optim.cpp: see optim.h.
-#include "optim.h"
+#include "app/optim.h"
 
 #include <cmath>
 #include <cstdint>

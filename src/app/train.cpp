@@ -1,5 +1,5 @@
 // train.cpp: see train.h.
-#include "train.h"
+#include "app/train.h"
 
 #include <chrono>
 #include <cmath>
@@ -10,9 +10,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include "checkpoint.h"
 #include "fam_state.h"
 #include "model.h"
+#include "app/checkpoint.h"
 
 // Runs fn(i) for i in [0, n) on `threads` threads; item i always goes to the same
 // place in the output, so results never depend on the thread count.

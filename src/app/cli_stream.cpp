@@ -10,11 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "args.h"
 #include "blas.h"
-#include "checkpoint.h"
-#include "cli.h"
 #include "fam_state.h"
+#include "app/args.h"
+#include "app/checkpoint.h"
+#include "app/cli.h"
+#include "app/state_file.h"
 
 // One-row gemms are too small for OpenBLAS's threads: they only add
 // synchronisation (docs/performance.md measures it). OPENBLAS_NUM_THREADS wins.

@@ -1,6 +1,6 @@
 // tasks.cpp: see tasks.h. Prompt text from the paper's Appendix D.1; filler
 // sentences as in Landmark Attention's pass-key test, which the paper follows.
-#include "tasks.h"
+#include "app/tasks.h"
 
 #include <algorithm>
 #include <cctype>

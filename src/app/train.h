@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "optim.h"
-#include "tasks.h"
 #include "weights.h"
+#include "app/optim.h"
+#include "app/tasks.h"
 
 struct TrainConfig {
     std::string task = "passkey";

@@ -1,7 +1,7 @@
 // safetensors.h: reading and writing the safetensors format
 // (8-byte little-endian header length N, N bytes of JSON header, raw data),
 // so Python users can open our files with `safetensors` or json + numpy.
-// See ../shared/spec/checkpoint.md. Only F32 tensors are read and written.
+// See docs/spec.md. Only F32 tensors are read and written.
 //
 // The reader trusts nothing: a truncated file, a header length beyond the file
 // or over 100 MB, bad JSON, an unknown dtype, offsets that do not match the

@@ -1,6 +1,6 @@
 // npy.cpp: see npy.h. Format: "\x93NUMPY", version 1.0, uint16 header length,
 // a Python-dict header padded with spaces to a multiple of 64 bytes, then data.
-#include "npy.h"
+#include "app/npy.h"
 
 #include <cstdio>
 #include <cstring>

@@ -1,4 +1,4 @@
-// checkpoint.h: a model as a safetensors file (../shared/spec/checkpoint.md):
+// checkpoint.h: a model as a safetensors file (docs/spec.md):
 // parameters under their spec names, the configuration in __metadata__.
 // The same functions write gradients (same names, plus "loss" in the metadata).
 #pragma once
@@ -6,8 +6,8 @@
 #include <map>
 #include <string>
 
-#include "safetensors.h"
 #include "weights.h"
+#include "app/safetensors.h"
 
 // The config as __metadata__ strings: format, vocab_size, d_model, n_heads,
 // n_layers, d_ff, attention, block_size, mem_segments, fam_len, rope_base.

@@ -6,10 +6,10 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "args.h"
-#include "checkpoint.h"
-#include "cli.h"
-#include "train.h"
+#include "app/args.h"
+#include "app/checkpoint.h"
+#include "app/cli.h"
+#include "app/train.h"
 
 static std::string fmt_duration(double s) {
     char buf[32];

@@ -1,5 +1,5 @@
 // cli_model.cpp: `fam init`, `fam forward`, `fam grad`: make a model, run it,
-// differentiate it, on any checkpoint that follows ../shared/spec/checkpoint.md.
+// differentiate it, on any checkpoint that follows docs/spec.md.
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -9,13 +9,13 @@
 #include <cstdio>
 #include <sstream>
 
-#include "args.h"
-#include "checkpoint.h"
-#include "cli.h"
 #include "fam_state.h"
 #include "model.h"
 #include "naive.h"
-#include "npy.h"
+#include "app/args.h"
+#include "app/checkpoint.h"
+#include "app/cli.h"
+#include "app/npy.h"
 
 std::vector<int> parse_ids(const ArgParser& a, const std::string& flag, int V, bool allow_ignore) {
     std::vector<long long> raw = a.int_list(flag);

@@ -6,12 +6,12 @@
 #include <cstdio>
 #include <memory>
 
-#include "args.h"
-#include "checkpoint.h"
-#include "cli.h"
-#include "safetensors.h"
-#include "tasks.h"
-#include "viz.h"
+#include "app/args.h"
+#include "app/checkpoint.h"
+#include "app/cli.h"
+#include "app/safetensors.h"
+#include "app/tasks.h"
+#include "app/viz.h"
 
 // A model and, if its checkpoint carries one (`fam train`), its vocabulary.
 struct LoadedModel {

@@ -1,5 +1,5 @@
 // args.cpp: see args.h.
-#include "args.h"
+#include "app/args.h"
 
 #include <cerrno>
 #include <cstdlib>

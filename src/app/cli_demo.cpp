@@ -9,18 +9,18 @@
 #include <cmath>
 #include <cstdio>
 
-#include "args.h"
 #include "blas.h"
-#include "cli.h"
 #include "fam_state.h"
 #include "masks.h"
 #include "model.h"
 #include "naive.h"
-#include "render.h"
-#include "tasks.h"
 #include "tensor.h"
-#include "train.h"
-#include "viz.h"
+#include "app/args.h"
+#include "app/cli.h"
+#include "app/render.h"
+#include "app/tasks.h"
+#include "app/train.h"
+#include "app/viz.h"
 
 // [1/4] and [2/4]: the building blocks, checked against their readable twins.
 static void demo_checks(Rng& rng, uint64_t seed) {
