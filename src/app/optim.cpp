@@ -27,6 +27,7 @@ double grad_norm(const float* g, size_t n) {
     return std::sqrt(s);
 }
 
+// DEVIATION: AdamW, where the paper uses Adafactor (docs/spec.md, "Deviations from the paper").
 float AdamW::update(float* p, float* g, size_t n, const uint8_t* decay_mask) {
     if (n != m.size()) throw std::logic_error("AdamW: parameter count changed");
     double norm = grad_norm(g, n);

@@ -1,6 +1,7 @@
 // optim.h: AdamW with decoupled weight decay (Loshchilov & Hutter), gradient-norm
 // clipping and a warmup + constant/cosine learning-rate schedule.
-// DEVIATION: the paper fine-tunes with Adafactor (Section 3.1); the spec fixes AdamW.
+// DEVIATION: the paper fine-tunes with Adafactor (Section 3.1); we use AdamW
+// (docs/spec.md, "Deviations from the paper").
 #pragma once
 
 #include <cstddef>

@@ -137,6 +137,7 @@ std::string passkey_prediction(const float* logits, int V, const PasskeyExample&
     return out;
 }
 
+// DEVIATION: serves --answer-cut, a training option the paper does not have.
 int passkey_filler_cutting_answer(const Vocab& v, int filler, int pick, int B, int fmin, int fmax, int digits) {
     if (digits < 2 || B < 2) return filler;
     Rng probe(0);  // the layout does not depend on the key

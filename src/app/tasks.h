@@ -49,7 +49,8 @@ struct PasskeyExample {
 PasskeyExample make_passkey_example(const Vocab& v, Rng& rng, int filler_len, int digits = 5,
                                     float lm_weight = 0.0f);
 
-// The filler length nearest to `filler` (moved by less than a block, kept in
+// DEVIATION (for the --answer-cut training option, not in the paper):
+// the filler length nearest to `filler` (moved by less than a block, kept in
 // [fmin, fmax]) at which a block boundary of size B falls between two of the rows
 // that predict the answer digits; `pick` (any int) chooses among the B-aligned
 // places where that happens. With no memory segment (M = 0) the rows after such a

@@ -79,18 +79,25 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Vocab&
         std::vector<float> offsets(K, 0.0f);
         for (int i = 0; i < K; i++) {
             int filler = rng.randint(cfg.filler_min, std::max(cfg.filler_min, fmax));
+            // DEVIATION: --answer-cut, not in the paper (docs/spec.md, "Training options")
             if (cfg.answer_cut > 0.0f && rng.uniform() < cfg.answer_cut)
                 filler = passkey_filler_cutting_answer(vocab, filler, rng.randint(0, 1 << 20), mc.B, cfg.filler_min,
                                                        std::max(cfg.filler_min, fmax), cfg.key_digits);
             batch.push_back(make_passkey_example(vocab, rng, filler, cfg.key_digits, cfg.lm_weight));
+            // DEVIATION (in effect only): RPO as the paper specifies it, but it shifts every
+            // position of the sequence alike (tokens, FAM, prompt) and RoPE sees only
+            // differences, so it changes nothing beyond float rounding (tests/test_model.cpp).
             if (cfg.rpo) {  // App. B.2.2: offset in [0, 2 pi base), zeroed with probability 0.5
                 float off = rng.uniform(0.0f, (float)(2.0 * M_PI) * mc.rope_base);
                 offsets[i] = rng.uniform() < 0.5f ? 0.0f : off;
             }
         }
+        // App. B.2.3 RSP. DEVIATION: the passed-in FAM sits at positions -F..-1 of the new
+        // sequence (src/model.cpp); the paper does not say where.
         bool use_rsp = F > 0 && cfg.rsp > 0.0f && st.step >= cfg.rsp_from && !st.rsp_fam.empty() &&
                        rng.uniform() < cfg.rsp;
-        // ---- truncation points (TBPTT): tokens [0, split) run forward only
+        // ---- truncation points (TBPTT): tokens [0, split) run forward only.
+        // DEVIATION: --tbptt, not in the paper (docs/spec.md, "Training options").
         std::vector<int> split(K, 0);
         if (cfg.tbptt > 0)
             for (int i = 0; i < K; i++) {
@@ -133,6 +140,7 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Vocab&
             penalties[i] = fam_penalty(c, mc);
             dws[i].zero();
             model_backward(dws[i], c, w, ex.targets.data() + s0, ex.weights.data() + s0,
+                           // DEVIATION: the --fam-l2 / --fam-l1 update penalties (not in the paper)
                            (float)(wsum[i] / total_w), cfg.mem_stop_grad, cfg.fam_l2 / K,
                            cfg.fam_l1 / K);
         });

@@ -23,24 +23,28 @@ struct TrainConfig {
     int steps = 1000;          // total optimizer steps
     int batch = 16;            // sequences per step
     AdamWConfig opt;
-    bool rpo = false;          // App. B.2.2: random position offset per sequence
+    bool rpo = false;          // App. B.2.2: random position offset per sequence (changes only
+                               // rounding here: DEVIATION note in train.cpp)
     float rsp = 0.0f;          // App. B.2.3: probability of starting from the last step's final FAM
+                               // (the paper's best is 0.8; 0 = off)
     int rsp_from = 0;          // RSP only from this step on
     bool mem_stop_grad = false;  // M_SG ablation
-    // Truncated backpropagation through the FAM chain (fam with M = 0 only): an
+    // DEVIATION (a training option the paper does not have): truncated
+    // backpropagation through the FAM chain (fam with M = 0 only): an
     // example longer than `tbptt` tokens runs its first whole blocks forward only,
     // and the FAM they leave is carried (as a constant) into the last ~tbptt
     // tokens, which are trained. Short examples teach storing the key; long ones
     // teach keeping it over many FAM updates at the cost of a forward pass. 0 = off.
     int tbptt = 0;
     // DEVIATION (a training option the paper does not use): weight of the penalty on
-    // the size of each FAM update, mean (1/F)||F_tau - F_{tau-1}||^2 (src/fam_layer.h,
-    // fam_update_penalty). 0 = off.
+    // the size of each FAM update, mean (1/F)||F_{tau+1} - F_tau||^2 over the
+    // non-fresh updates (src/fam_penalty.h, fam_update_penalty). 0 = off.
     float fam_l2 = 0.0f;
     // DEVIATION, likewise: weight of the penalty on the unsquared size of each FAM
-    // row's update, mean (1/F) sum_rows ||F_tau - F_{tau-1}|| (fam_update_norm_penalty).
+    // row's update, mean (1/F) sum_rows ||F_{tau+1} - F_tau|| (fam_update_norm_penalty).
     float fam_l1 = 0.0f;
-    // Probability that an example's filler length is moved (by less than a block)
+    // DEVIATION (a training option the paper does not have): probability that an
+    // example's filler length is moved (by less than a block)
     // so that a block boundary falls between two answer digits
     // (passkey_filler_cutting_answer): with M = 0 the hardest case, which a uniform
     // filler length gives only (digits - 1) / B of the time. 0 = off.

@@ -74,7 +74,7 @@ class Config:
         return str(int(rb)) if rb == int(rb) else repr(rb)
 
     def metadata(self):
-        """checkpoint.md `__metadata__`: every value a string."""
+        """docs/spec.md ("Checkpoint: safetensors") `__metadata__`: every value a string."""
         return {
             "format": "famlm-v1",
             "vocab_size": str(self.V), "d_model": str(self.D), "n_heads": str(self.H),
@@ -98,7 +98,7 @@ class Config:
 
 
 def param_shapes(cfg):
-    """checkpoint.md tensor table, in that order. Linear weights are [out, in]."""
+    """docs/spec.md ("Checkpoint: safetensors") tensor table, in that order. Linear weights are [out, in]."""
     V, D, Dff = cfg.V, cfg.D, cfg.Dff
     shapes = [("tok_emb", [V, D])]
     if cfg.F > 0:
