@@ -34,14 +34,23 @@ static void presize_out(OutCache& c, int R, int D, int Dff) {
     for (auto* v : {&c.ln2_mean, &c.ln2_rstd}) v->resize(R);
     for (auto* v : {&c.h, &c.g}) v->resize((size_t)R * Dff);
 }
+static void presize_fam_update(FamUpdateCache& c, int F, int B, int D, int H, int Dff) {
+    // fam_update only grows its buffers: sized now, it never allocates
+    c.q.resize((size_t)F * D);
+    c.k.resize((size_t)(F + B) * D);
+    c.v.resize((size_t)(F + B) * D);
+    c.P.resize((size_t)H * F * (F + B));
+    c.att.resize((size_t)F * D);
+    presize_out(c.out, F, D, Dff);
+}
 
 FamState::FamState(const FamConfig& c) : cfg(c) {
     cfg.validate();
     const int D = cfg.D, H = cfg.H, N = cfg.N;
     F = cfg.fam_len();
     layers.resize(N);
-    // rows in flight per call: one block (full: one chunk), plus the F FAM rows of an update
-    const int Rb = is_full(cfg) ? kFullChunk : cfg.B, R = Rb + F;
+    // token rows in flight per call: one block (full: one chunk)
+    const int Rb = is_full(cfg) ? kFullChunk : cfg.B;
     if (!is_full(cfg)) {
         C = F + (cfg.M + 1) * cfg.B;
         for (FamLayerState& L : layers) {
@@ -55,8 +64,8 @@ FamState::FamState(const FamConfig& c) : cfg(c) {
         plan = make_block_plan(cfg, (cfg.M + 1) * cfg.B);
         s.k.assign((size_t)C * D, 0.0f);
         s.v.assign((size_t)C * D, 0.0f);
-        s.P.assign((size_t)H * R * C, 0.0f);
-        s.mask.assign((size_t)R * C, 0);
+        s.P.assign((size_t)H * Rb * C, 0.0f);
+        s.mask.assign((size_t)Rb * C, 0);
     }
     s.x.assign((size_t)Rb * D, 0.0f);
     s.x_next.assign((size_t)Rb * D, 0.0f);
@@ -64,10 +73,10 @@ FamState::FamState(const FamConfig& c) : cfg(c) {
     presize_qkv(s.qkv, Rb, D);
     presize_qkv(s.qkv_fam, F, D);
     presize_out(s.out, Rb, D, cfg.Dff);
-    presize_out(s.out_fam, F, D, cfg.Dff);
-    s.q.assign((size_t)R * D, 0.0f);
-    s.att.assign((size_t)R * D, 0.0f);
+    presize_fam_update(s.upd, F, cfg.B, D, H, cfg.Dff);
+    s.att.assign((size_t)Rb * D, 0.0f);
     s.fam_new.assign((size_t)F * D, 0.0f);
+    s.fam_new_pos.assign(F, 0.0f);
     s.xf.assign((size_t)Rb * D, 0.0f);
     s.lnf_mean.assign(Rb, 0.0f);
     s.lnf_rstd.assign(Rb, 0.0f);
@@ -86,10 +95,11 @@ size_t FamState::capacity_bytes() const {
     for (const QkvCache* c : {&s.qkv, &s.qkv_fam})
         n += cap(c->x) + cap(c->ln1_mean) + cap(c->ln1_rstd) + cap(c->xn) + cap(c->q) + cap(c->k) +
              cap(c->v) + cap(c->pos);
-    for (const OutCache* c : {&s.out, &s.out_fam})
+    for (const OutCache* c : {&s.out, &s.upd.out})
         n += cap(c->att) + cap(c->a) + cap(c->ln2_mean) + cap(c->ln2_rstd) + cap(c->an) + cap(c->h) + cap(c->g);
-    n += cap(s.x) + cap(s.x_next) + cap(s.pos) + cap(s.q) + cap(s.k) + cap(s.v) + cap(s.att) + cap(s.P) +
-         cap(s.mask) + cap(s.fam_new) + cap(s.xf) + cap(s.lnf_mean) + cap(s.lnf_rstd) + cap(s.probs) +
+    n += cap(s.upd.q) + cap(s.upd.k) + cap(s.upd.v) + cap(s.upd.P) + cap(s.upd.att);
+    n += cap(s.x) + cap(s.x_next) + cap(s.pos) + cap(s.k) + cap(s.v) + cap(s.att) + cap(s.P) +
+         cap(s.mask) + cap(s.fam_new) + cap(s.fam_new_pos) + cap(s.xf) + cap(s.lnf_mean) + cap(s.lnf_rstd) + cap(s.probs) +
          cap(s.order);
     for (const Mask& m : plan.masks) n += cap(m.m);
     return n;
@@ -151,30 +161,19 @@ static int slot_of(const FamState& st, int age) {
     return ((st.head - age) % S + S) % S;
 }
 
-// [Alg.2 step 6-8] the FAM update of layer l once its block is complete, on the
-// ring buffer as it stands: F_tau from F_{tau-1} and the block's B keys.
-static void fam_update(FamState& st, int l, const ModelWeights& w) {
+// [Alg.2 steps 6-8] the FAM update of layer l once its block (tokens t0..t0+B-1)
+// is complete, on the ring buffer as it stands: F_{tau+1} from F_tau (rows 0..F-1
+// of the key/value buffer hold K^F, V^F) and the B keys of the current slot.
+static void compress_block(FamState& st, int l, const ModelWeights& w, int64_t t0) {
     FamLayerState& L = st.layers[l];
     StreamScratch& s = st.s;
-    const int D = st.cfg.D, H = st.cfg.H, B = st.cfg.B, F = st.F, C = st.C;
-    // [Alg.2 step 6] K~ <- Concat(K^F, K_tau): FAM rows see the F FAM keys and every key
-    // of the current block's slot (all B), no memory. One mask row, repeated F times.
-    uint8_t* m = s.mask.data();
-    std::memset(m, 0, C);
-    std::memset(m, 1, F);
-    std::memset(m + F + (size_t)st.head * B, 1, B);
-    for (int i = 1; i < F; i++) std::memcpy(m + (size_t)i * C, m, C);
-    // [Alg.2 step 7] A^F <- SelfAttention(Q^F, K~, V~) + F_{tau-1}; zero residual for a
-    // fresh FAM (App. B.1)
-    attention_forward(s.att.data(), s.P.data(), L.q_fam.data(), L.k.data(), L.v.data(), m, F, C, D, H);
-    // [Alg.2 step 8] F_tau <- FF(PreLN(A^F)) + A^F
-    out_forward(s.fam_new.data(), s.out_fam, L.fresh ? nullptr : L.fam.data(), s.att.data(), F,
-                w.layers[l], st.cfg);
+    const int D = st.cfg.D, B = st.cfg.B, F = st.F;
+    const size_t cur = (size_t)F + (size_t)st.head * B;  // the current slot's first key row
+    fam_update(s.fam_new.data(), s.fam_new_pos.data(), s.upd, FamIn{L.fam.data(), L.fam_pos.data(), L.fresh},
+               L.q_fam.data(), L.k.data(), L.v.data(), &L.k[cur * D], &L.v[cur * D], t0, 0.0f,
+               w.layers[l], st.cfg);
     std::memcpy(L.fam.data(), s.fam_new.data(), sizeof(float) * F * D);
-    // F_tau takes the positions of the last F tokens of the block (App. B.2.1, Table 7);
-    // st.pos already counts the block's last token
-    const int64_t t0 = st.pos - B;
-    for (int j = 0; j < F; j++) L.fam_pos[j] = (float)(t0 + B - F + j);
+    std::memcpy(L.fam_pos.data(), s.fam_new_pos.data(), sizeof(float) * F);
     L.fresh = false;
     // [Alg.2 step 2] for block tau+1: project the new FAM once
     project_fam(st, l, w);
@@ -302,7 +301,7 @@ void stream_step(FamState& st, const ModelWeights& w, int token, float* logits) 
     if (st.len == B) {
         // The block is complete: every layer compresses it into its next FAM
         // (layer l's FAM needs only layer l's keys, all in the ring now)...
-        for (int l = 0; l < cfg.N && F > 0; l++) fam_update(st, l, w);
+        for (int l = 0; l < cfg.N && F > 0; l++) compress_block(st, l, w, st.pos - B);
         // ...and the ring turns.
         rotate(st);
     }
@@ -321,11 +320,10 @@ static void prefill_block(FamState& st, const ModelWeights& w, const int* tokens
     const int i0 = st.len;                 // first row of the chunk inside the block
     const bool complete = i0 + n == B;
     const bool update = complete && F > 0;
-    const int R = n + (update ? F : 0);    // attention rows [block rows i0..i0+n-1; FAM rows]
     const int64_t tau = st.pos / B;
     // Rows [B block rows; F FAM rows] x cols [M*B memory | F FAM | B block] of the
-    // complete-block mask; block row i sees only block keys 0..i, so rows i0.. of it
-    // serve a chunk that starts mid-block, and the FAM rows follow row B-1.
+    // complete-block mask; block row i sees only block keys 0..i, so rows i0..i0+n-1
+    // of it serve a chunk that starts mid-block.
     const Mask& mask = st.plan.mask((int)std::min<int64_t>(tau, M));
     const uint8_t* mrows = mask.m.data() + (size_t)i0 * mask.cols;
 
@@ -343,30 +341,20 @@ static void prefill_block(FamState& st, const ModelWeights& w, const int* tokens
         // their rows, which keep whatever they held)
         for (int i = M - st.nmem; i < M; i++) {
             size_t src = (size_t)F + (size_t)slot_of(st, M - i) * B;
-            std::memcpy(&s.k[(size_t)i * B * D], &L.k[src * D], sizeof(float) * B * D);
-            std::memcpy(&s.v[(size_t)i * B * D], &L.v[src * D], sizeof(float) * B * D);
+            std::memcpy(&s.k[(size_t)st.plan.mem_col(i) * D], &L.k[src * D], sizeof(float) * B * D);
+            std::memcpy(&s.v[(size_t)st.plan.mem_col(i) * D], &L.v[src * D], sizeof(float) * B * D);
         }
-        std::memcpy(&s.k[(size_t)M * B * D], L.k.data(), sizeof(float) * F * D);
-        std::memcpy(&s.v[(size_t)M * B * D], L.v.data(), sizeof(float) * F * D);
-        std::memcpy(&s.k[(size_t)(M * B + F) * D], &L.k[cur * D], sizeof(float) * (i0 + n) * D);
-        std::memcpy(&s.v[(size_t)(M * B + F) * D], &L.v[cur * D], sizeof(float) * (i0 + n) * D);
-        // queries: [block rows; FAM rows (only when the FAM is updated)]
-        std::memcpy(s.q.data(), s.qkv.q.data(), sizeof(float) * n * D);
-        if (update) std::memcpy(&s.q[(size_t)n * D], L.q_fam.data(), sizeof(float) * F * D);
-        // [Alg.2 step 4, 7] one softmax per row: block rows over memory, FAM and their
-        // causal prefix; FAM rows over the FAM and the whole block
-        attention_forward(s.att.data(), s.P.data(), s.q.data(), s.k.data(), s.v.data(), mrows, R, C, D, H);
-        // [Alg.2 step 4-5] A = I + att Wo^T; O <- FF(PreLN(A)) + A
+        std::memcpy(&s.k[(size_t)st.plan.fam_col() * D], L.k.data(), sizeof(float) * F * D);
+        std::memcpy(&s.v[(size_t)st.plan.fam_col() * D], L.v.data(), sizeof(float) * F * D);
+        std::memcpy(&s.k[(size_t)st.plan.blk_col() * D], &L.k[cur * D], sizeof(float) * (i0 + n) * D);
+        std::memcpy(&s.v[(size_t)st.plan.blk_col() * D], &L.v[cur * D], sizeof(float) * (i0 + n) * D);
+        // [Alg.2 step 4] a_t <- SelfAttention(q_t, K^_t, V^_t) + i_t: one softmax per block
+        // row over the memory, the FAM and its causal prefix (the mask rows i0..)
+        attention_forward(s.att.data(), s.P.data(), s.qkv.q.data(), s.k.data(), s.v.data(), mrows, n, C, D, H);
+        // [Alg.2 step 5] O <- FF(PreLN(A)) + A, A = I + att Wo^T
         out_forward(s.x_next.data(), s.out, s.x.data(), s.att.data(), n, w.layers[l], cfg);
-        if (update) {
-            // [Alg.2 step 7-8] F_tau <- FF(PreLN(A^F)) + A^F, A^F = F_{tau-1} (0 if fresh) + att Wo^T
-            out_forward(s.fam_new.data(), s.out_fam, L.fresh ? nullptr : L.fam.data(), &s.att[(size_t)n * D],
-                        F, w.layers[l], cfg);
-            std::memcpy(L.fam.data(), s.fam_new.data(), sizeof(float) * F * D);
-            for (int j = 0; j < F; j++) L.fam_pos[j] = (float)(tau * B + B - F + j);  // last F positions
-            L.fresh = false;
-            project_fam(st, l, w);  // [Alg.2 step 2] for block tau+1
-        }
+        // [Alg.2 steps 6-8] the chunk completes the block: F_{tau+1} <- the FAM update
+        if (update) compress_block(st, l, w, tau * B);
         std::swap(s.x, s.x_next);
     }
     head_forward(st, w, n, logits);

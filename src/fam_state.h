@@ -39,13 +39,14 @@
 
 #include "config.h"
 #include "fam_layer.h"
+#include "fam_update.h"
 #include "layer.h"
 #include "tensor.h"
 #include "weights.h"
 
 // The state of one layer.
 struct FamLayerState {
-    std::vector<float> fam;      // [F, D] F_{tau-1}: the FAM entering the current block
+    std::vector<float> fam;      // [F, D] F_tau: the FAM entering the current block tau
     std::vector<float> fam_pos;  // [F]    its positions (-F..-1 for the initial FAM)
     std::vector<float> q_fam;    // [F, D] Q^F of that FAM after RoPE (queries of the FAM update)
     std::vector<float> k;        // [C, D] [K^F | ring slots 0..M] after RoPE (full: [T, D], grows)
@@ -62,13 +63,13 @@ struct StreamScratch {
     QkvCache qkv;                  // [B, D]... first half of the layer for the token rows
     QkvCache qkv_fam;              // [F, D]... first half for a new FAM (Alg. 2 step 2)
     OutCache out;                  // [B, D]... second half for the token rows
-    OutCache out_fam;              // [F, D]... second half for the FAM rows (Alg. 2 steps 7-8)
-    std::vector<float> q;          // [R, D]    queries [block rows; FAM rows] (prefill)
+    FamUpdateCache upd;            // the FAM update (Alg. 2 steps 6-8, src/fam_update.h)
     std::vector<float> k, v;       // [C, D]    keys/values in block order [memory | FAM | block] (prefill)
-    std::vector<float> att;        // [R, D]    attention output before Wo
-    std::vector<float> P;          // [H, R, C] attention weights
-    std::vector<uint8_t> mask;     // [R, C]    which key each row may see (step, FAM update, full)
-    std::vector<float> fam_new;    // [F, D]    F_tau while it is being computed
+    std::vector<float> att;        // [B, D]    attention output before Wo
+    std::vector<float> P;          // [H, B, C] attention weights
+    std::vector<uint8_t> mask;     // [B, C]    which key each row may see (step, full)
+    std::vector<float> fam_new;    // [F, D]    F_{tau+1} while it is being computed
+    std::vector<float> fam_new_pos;  // [F]     its positions
     std::vector<float> xf;         // [B, D]    LN_f of the last layer's output
     std::vector<float> lnf_mean, lnf_rstd;  // [B]
     std::vector<float> probs;      // [V]       sampling (stream_generate)

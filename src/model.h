@@ -73,17 +73,9 @@ float model_loss(ModelCache& c, const ModelWeights& w, const int* targets, const
 
 // Backward of model_loss * dloss through the whole model, accumulating into dw
 // (same config as w). Gradients flow through memory segments and the whole FAM
-// chain back to fam_prompt, unless mem_stop_grad (the M_SG ablation). With
-// fam_l2 > 0 the gradient of fam_l2 * fam_penalty(c) is added, with fam_l1 > 0
-// that of fam_l1 * fam_norm_penalty(c).
+// chain back to fam_prompt, unless mem_stop_grad (the M_SG ablation).
+// DEVIATION: fam_l2, fam_l1 > 0 add the gradient of fam_l2 * fam_penalty(c) +
+// fam_l1 * fam_norm_penalty(c) (training options, src/fam_penalty.h).
 void model_backward(ModelWeights& dw, const ModelCache& c, const ModelWeights& w,
                     const int* targets, const float* weights, float dloss = 1.0f,
                     bool mem_stop_grad = false, float fam_l2 = 0.0f, float fam_l1 = 0.0f);
-
-// The FAM update-size penalty averaged over layers (fam_update_penalty in
-// src/fam_layer.h); 0 without a FAM. DEVIATION: a training option, not the paper's.
-float fam_penalty(const ModelCache& c, const FamConfig& cfg);
-
-// The update-norm penalty averaged over layers (fam_update_norm_penalty in
-// src/fam_layer.h); 0 without a FAM. DEVIATION: a training option, not the paper's.
-float fam_norm_penalty(const ModelCache& c, const FamConfig& cfg);

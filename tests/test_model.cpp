@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "fam_penalty.h"
 #include "gradcheck.h"
 #include "model.h"
 #include "model_util.h"

@@ -70,9 +70,21 @@ TEST_CASE("viz: the observer sees every (layer, block) once; its P rows sum to 1
             REQUIRE(b.P.size() == (size_t)cfg.H * b.R * b.C);
             REQUIRE(b.mask.rows == b.R);
             REQUIRE(b.mask.cols == b.C);
-            // the same numbers the blockwise cache keeps
+            // the same numbers the blockwise cache keeps: block rows from BlockCache::P
+            // [H, len, C], FAM rows from the FAM update's P [H, F, F+B] at the FAM column
             const BlockCache& bc = plain.layers[b.layer].blocks[b.tau];
-            CHECK(std::memcmp(b.P.data(), bc.P.data(), 4 * b.P.size()) == 0);
+            const int F = bc.update ? bc.upd.F : 0, W = F + bc.upd.B;
+            REQUIRE(b.R == bc.len + F);
+            for (int h = 0; h < cfg.H; h++)
+                for (int r = 0; r < b.R; r++)
+                    for (int c = 0; c < b.C; c++) {
+                        float want = 0.0f;
+                        if (r < bc.len)
+                            want = bc.P[((size_t)h * bc.len + r) * bc.C + c];
+                        else if (c >= b.C - W)
+                            want = bc.upd.P[((size_t)h * F + r - bc.len) * W + c - (b.C - W)];
+                        CHECK(b.P[((size_t)h * b.R + r) * b.C + c] == want);
+                    }
             for (int h = 0; h < cfg.H; h++)
                 for (int r = 0; r < b.R; r++) {
                     double sum = 0;

@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
     BlockPlan plan = make_block_plan(cfg, T);
     LayerCache lc;
     std::vector<float> Olib((size_t)T * D);
-    fam_layer_forward(Olib.data(), nullptr, lc, I.data(), T, 0.0f, nullptr, nullptr, true, plan, L, cfg);
+    fam_layer_forward(Olib.data(), nullptr, lc, I.data(), T, 0.0f, FamIn{}, plan, L, cfg);  // F = 0: no FAM
     std::printf("      max |by hand - fam_layer_forward| on tokens 4, 5: %.1e\n",
                 max_abs_diff(O.data(), &Olib[(size_t)t0 * D], O.size()));
     ModelCache mc;

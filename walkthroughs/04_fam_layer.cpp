@@ -47,16 +47,17 @@ struct Fam {
     bool fresh = true;       // the initial FAM: its first update has a zero residual
 };
 
-// Algorithm 2 for block tau, with the same building blocks as src/fam_layer.cpp.
-// Returns F_tau; writes the block's outputs O into out (rows tau*B ..).
+// Algorithm 2 for block tau (counted from 0), with the same building blocks as
+// src/fam_layer.cpp. Takes F_tau, returns F_{tau+1}; writes the block's outputs O
+// into out (rows tau*B ..).
 static Fam fam_block(float* out, const Fam& Fin, int tau, const QkvCache& tok, const float* I,
                      const LayerWeights& L, const FamConfig& cfg, std::vector<float>* P_out) {
     const int D = cfg.D, H = cfg.H, B = cfg.B, M = cfg.M, F = cfg.F, t0 = tau * B, len = B;
     SAY("      [Alg.2 step 1] Q_tau, K_tau, V_tau <- QKV(PreLN(I_tau)): rows t = %d, %d of [2/9]\n", t0, t0 + 1);
     show("q_tau", &tok.q[(size_t)t0 * D], len, D, "t", t0);
 
-    SAY("\n      [Alg.2 step 2] Q^F, K^F, V^F <- QKV(PreLN(F_tau-1)): the FAM re-projected by this layer,\n"
-        "      RoPE at the FAM's positions %.0f, %.0f\n", Fin.pos[0], Fin.pos[1]);
+    SAY("\n      [Alg.2 step 2] Q^F, K^F, V^F <- QKV(PreLN(F_%d)): the FAM re-projected by this layer,\n"
+        "      RoPE at the FAM's positions %.0f, %.0f\n", tau, Fin.pos[0], Fin.pos[1]);
     QkvCache fam;
     qkv_forward(fam, Fin.x.data(), Fin.pos.data(), F, L, cfg);
     show("q^F", fam.q.data(), F, D, "F", 0);
@@ -94,31 +95,26 @@ static Fam fam_block(float* out, const Fam& Fin, int tau, const QkvCache& tok, c
     SAY("\n      [Alg.2 step 5] O_tau <- FF(PreLN(A_tau)) + A_tau\n");
     show("O_tau (the block's output)", out + (size_t)t0 * D, len, D, "t", t0);
 
-    SAY("\n      [Alg.2 step 6] K~ <- Concat(K^F, K_tau): the same key buffer; the FAM rows' mask leaves the\n"
-        "      memory out and sees the WHOLE block (rows F0, F1 of the mask above)\n");
-
-    SAY("\n      [Alg.2 step 7] A^F <- SelfAttention(Q^F, K~, V~) + F_tau-1%s\n",
+    SAY("\n      [Alg.2 step 6] K~ <- Concat(K^F, K_tau): the FAM keys and the WHOLE block, no memory\n"
+        "      (rows F%d.0, F%d.1 of the mask above: the FAM queries that write F_%d)\n", tau + 1, tau + 1, tau + 1);
+    SAY("\n      [Alg.2 step 7] A^F <- SelfAttention(Q^F, K~, V~) + F_%d%s\n", tau,
         Fin.fresh ? "   (fresh FAM: zero residual, App. B.1)" : "");
-    std::vector<float> Pf((size_t)H * F * C), attF((size_t)F * D);
-    attention_forward(attF.data(), Pf.data(), fam.q.data(), k.data(), v.data(), mk.m.data() + (size_t)len * C, F, C, D,
-                      H);
-    show("P head 0, FAM rows (keys: m0 m1 | F0 F1 | b0 b1)", Pf.data(), F, C, "F", 0);
+    SAY("      [Alg.2 step 8] F_%d <- FF(PreLN(A^F)) + A^F, at the last F positions of the block\n", tau + 1);
+    SAY("      (steps 6-8 are one function every path calls: fam_update, src/fam_update.cpp)\n");
+    FamUpdateCache upd;
     Fam Fout;
     Fout.x.resize((size_t)F * D);
+    Fout.pos.resize(F);
     Fout.fresh = false;
-    OutCache ocF;
-    out_forward(Fout.x.data(), ocF, Fin.fresh ? nullptr : Fin.x.data(), attF.data(), F, L, cfg);
-    show("A^F", ocF.a.data(), F, D, "F", 0);
-
-    SAY("\n      [Alg.2 step 8] F_tau <- FF(PreLN(A^F)) + A^F, at the last F positions of the block\n");
-    for (int j = 0; j < F; j++) Fout.pos.push_back((float)(t0 + B - F + j));
-    show("F_tau (enters block tau + 1)", Fout.x.data(), F, D, "F", 0);
-    if (P_out) {  // [H, len + F, C] as the library keeps it
-        P_out->assign((size_t)H * (len + F) * C, 0.0f);
-        for (int h = 0; h < H; h++) {
-            std::memcpy(&(*P_out)[(size_t)h * (len + F) * C], &Pb[(size_t)h * len * C], sizeof(float) * len * C);
-            std::memcpy(&(*P_out)[((size_t)h * (len + F) + len) * C], &Pf[(size_t)h * F * C], sizeof(float) * F * C);
-        }
+    fam_update(Fout.x.data(), Fout.pos.data(), upd, FamIn{Fin.x.data(), Fin.pos.data(), Fin.fresh}, fam.q.data(),
+               fam.k.data(), fam.v.data(), &tok.k[(size_t)t0 * D], &tok.v[(size_t)t0 * D], t0, 0.0f, L, cfg);
+    show("P head 0, FAM rows (keys: F0 F1 | b0 b1)", upd.P.data(), F, F + B, "F", 0);
+    show("A^F", upd.out.a.data(), F, D, "F", 0);
+    if (verbose) std::printf("      F_%d (enters block %d), positions %.0f, %.0f\n", tau + 1, tau + 1, Fout.pos[0], Fout.pos[1]);
+    show("", Fout.x.data(), F, D, "F", 0);
+    if (P_out) {  // [H, len, C] of the block rows, as the library keeps them (BlockCache::P)
+        P_out->assign(Pb.begin(), Pb.end());
+        P_out->insert(P_out->end(), upd.P.begin(), upd.P.begin() + (size_t)H * F * (F + B));  // then BlockCache::upd.P
     }
     return Fout;
 }
@@ -178,11 +174,15 @@ int main(int argc, char** argv) {
     BlockPlan plan = make_block_plan(cfg, T);
     LayerCache lc;
     std::vector<float> Olib((size_t)T * D), Flib((size_t)F * D);
-    fam_layer_forward(Olib.data(), Flib.data(), lc, I.data(), T, 0.0f, F0.x.data(), F0.pos.data(), true, plan, L, cfg);
+    fam_layer_forward(Olib.data(), Flib.data(), lc, I.data(), T, 0.0f, FamIn{F0.x.data(), F0.pos.data(), true}, plan,
+                      L, cfg);
+    std::vector<float> Plib = lc.blocks[1].P;
+    Plib.insert(Plib.end(), lc.blocks[1].upd.P.begin(), lc.blocks[1].upd.P.end());
     std::printf("      max |by hand - library| outputs O = %.1e, final FAM F_2 = %.1e, P of block 1 = %.1e\n",
                 max_abs_diff(O.data(), Olib.data(), O.size()), max_abs_diff(F2.x.data(), Flib.data(), Flib.size()),
-                max_abs_diff(P1.data(), lc.blocks[1].P.data(), P1.size()));
-    std::printf("      (the library attends with [block rows; FAM rows] in one call: the same row-wise softmax)\n");
+                max_abs_diff(P1.data(), Plib.data(), P1.size()));
+    std::printf("      (the library batches step 1 and steps 4-5 over all tokens: the same numbers up to the\n"
+                "       last bits, which depend on how the CPU's BLAS kernel splits the sums)\n");
 
     std::printf("\n[6/9] and the readable naive path (src/naive.cpp: an explicit key list per row)\n");
     ModelCache mc;
@@ -211,14 +211,26 @@ int main(int argc, char** argv) {
     std::printf("\n[9/9] pictures\n");
     write_file_atomic(outdir + "/block1_mask.svg", mask_svg(fam_block_mask(cfg.B, cfg.M, F, 1, cfg.B)));
     write_file_atomic(outdir + "/timeline_mask.svg", mask_svg(tlm));
+    // the block view of block 1's weights, [H, B + F, C]: the block rows over [m | F_1 | block],
+    // then the FAM rows (writing F_2) over [F_1 | block], 0 on the memory they never see
+    const int B = cfg.B, C = cfg.M * B + F + B, H = cfg.H;
+    std::vector<float> view((size_t)H * (B + F) * C, 0.0f);
+    for (int h = 0; h < H; h++) {
+        for (int r = 0; r < B; r++)
+            for (int c = 0; c < C; c++) view[((size_t)h * (B + F) + r) * C + c] = P1[((size_t)h * B + r) * C + c];
+        const float* Pf = &P1[(size_t)H * B * C + (size_t)h * F * (F + B)];
+        for (int j = 0; j < F; j++)
+            for (int c = 0; c < F + B; c++) view[((size_t)h * (B + F) + B + j) * C + cfg.M * B + c] = Pf[(size_t)j * (F + B) + c];
+    }
     write_file_atomic(outdir + "/block1_P_head0.svg",
-                      heatmap_svg(P1.data(), cfg.B + F, 6, 40, "block 1, head 0: rows t2 t3 F0 F1, keys m0 m1 F0 F1 b0 b1"));
-    npy_save_f32(outdir + "/block1_P.npy", P1.data(), {cfg.H, cfg.B + F, 6});
+                      heatmap_svg(view.data(), B + F, C, 40, "block 1, head 0: rows t2 t3 F2.0 F2.1, keys m0 m1 F1.0 F1.1 b0 b1"));
+    npy_save_f32(outdir + "/block1_P.npy", view.data(), {H, B + F, C});
     std::printf("      wrote %s/block1_mask.svg, timeline_mask.svg, block1_P_head0.svg, block1_P.npy\n\n", outdir.c_str());
 
     std::printf("try next: set M = 0 (the FAM is then the only way back); make F_0 fresh = false in [3/9] and\n"
                 "          see the library disagree (it keeps App. B.1's zero residual); F = 0 is BSWA (03).\n");
-    std::printf("set a breakpoint at fam_layer_forward and walk the tags: `grep -n \"Alg.2 step\" src/fam_layer.cpp`,\n"
-                "          then (gdb) break fam_layer.cpp:LINE for step 7 and `p b.fresh`, `p tau` (docs/debugging.md).\n");
+    std::printf("set a breakpoint at fam_block_readable (src/naive.cpp), which reads Algorithm 2 in order:\n"
+                "          `grep -n \"Alg.2 step\" src/naive.cpp`; steps 6-8 are `break fam_update`, then\n"
+                "          `p in.fresh` and `p t0` (docs/debugging.md).\n");
     return 0;
 }

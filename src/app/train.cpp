@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "fam_penalty.h"
 #include "fam_state.h"
 #include "model.h"
 #include "app/checkpoint.h"
