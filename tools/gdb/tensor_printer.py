@@ -2,6 +2,7 @@
 #
 # Load it with the program:
 #     gdb -x tools/gdb/tensor_printer.py --args build-debug/fam forward --model m.safetensors ...
+# (from any directory: paths are taken relative to this file)
 # or from a running gdb:  (gdb) source tools/gdb/tensor_printer.py
 #
 # What it adds:
@@ -13,10 +14,18 @@
 #                            24 columns shown), e.g. `pfloats b.P b.R b.C` for head 0 of a
 #                            block's attention weights, `pfloats b.P 8 24 16` for its rows
 #                            16..23, `pfloats x 4 64 12` for rows 12..15 of a [T, 64] buffer
-#   pmask EXPR               a Mask (src/masks.h) as '#'/'.' rows, like mask_ascii
+#   pmask EXPR               a Mask (src/masks.h) as '#'/'.' rows with its row and column
+#                            labels, like mask_ascii
+# and, from tools/gdb/fam_commands.py (loaded below):
+#   break-tag TAG [FILE...]  a breakpoint under the comment tag, e.g. break-tag "Alg.2 step 7"
+#   list-tags [FILE...]      every tag comment with file:line
+#   fam-block BLOCK [PLAN]   a BlockCache as the block view: weights under row/column labels
+#   fam-io [BLOCK]           F_tau in and F_{tau+1} out of a block (or their gradients)
 #
 # Everything is read through gdb's value API, so it works on any build with -g
 # (make debug gives -O0 and keeps every local visible).
+import os
+
 import gdb
 
 
@@ -142,8 +151,21 @@ class PFloats(gdb.Command):
         print(_matrix(_float_ptr(v), rows, cols, row0, max_cols=24))
 
 
+def _strings(vec):
+    """A std::vector<std::string> as a Python list (empty if the vector is)."""
+    start, finish = vec["_M_impl"]["_M_start"], vec["_M_impl"]["_M_finish"]
+    return [(start + i).dereference()["_M_dataplus"]["_M_p"].string() for i in range(int(finish - start))]
+
+
+def _groups(vec):
+    start, finish = vec["_M_impl"]["_M_start"], vec["_M_impl"]["_M_finish"]
+    return [int((start + i).dereference()) for i in range(int(finish - start))]
+
+
 class PMask(gdb.Command):
-    """pmask EXPR: a Mask as rows of '#' (attends) and '.' (masked), rows are queries."""
+    """pmask EXPR: a Mask as rows of '#' (attends) and '.' (masked), rows are queries.
+    With the mask's row and column labels (e.g. 4 5 6 7, F2.0 F2.1) when it has them,
+    block boundaries as '|' and '-', like mask_ascii (src/app/render.h)."""
 
     def __init__(self):
         super().__init__("pmask", gdb.COMMAND_DATA)
@@ -155,42 +177,42 @@ class PMask(gdb.Command):
             v = v.dereference() if t.code == gdb.TYPE_CODE_PTR else v.referenced_value()
         rows, cols = int(v["rows"]), int(v["cols"])
         m = v["m"]["_M_impl"]["_M_start"]
-        print("%s [%d, %d]" % (str(v["title"]), rows, cols))
+        title = v["title"]["_M_dataplus"]["_M_p"].string()
+        print("%s [%d, %d]" % (title, rows, cols))
+        rl, cl = _strings(v["row_axis"]["label"]), _strings(v["col_axis"]["label"])
+        if len(rl) != rows or len(cl) != cols:  # no labels: row numbers
+            for r in range(rows):
+                print("%4d " % r + "".join("#" if int((m + r * cols + c).dereference()) else "."
+                                           for c in range(cols)))
+            return
+
+        def cuts(axis, n):
+            g, f = _groups(axis["group"]), _groups(axis["fam"])
+            return [i > 0 and (g[i] != g[i - 1] or (f[i] >= 0) != (f[i - 1] >= 0)) for i in range(n)]
+
+        rc, cc = cuts(v["row_axis"], rows), cuts(v["col_axis"], cols)
+        lw, hgt = max(len(x) for x in rl), max(len(x) for x in cl)
+        for k in range(hgt):
+            line = " " * (lw + 1)
+            for c in range(cols):
+                lead = hgt - len(cl[c])
+                line += (" " if cc[c] else "") + (cl[c][k - lead] if k >= lead else " ")
+            print(line.rstrip())
         for r in range(rows):
-            print("%4d " % r + "".join("#" if int((m + r * cols + c).dereference()) else "." for c in range(cols)))
-
-
-class BreakTag(gdb.Command):
-    """break-tag TAG [FILE]: a breakpoint at the code under the comment tag, e.g.
-    break-tag "Alg.2 step 7"            (in src/fam_layer.cpp, the default FILE)
-    break-tag "undo [Alg.2 step 8]"
-    break-tag "App. B.1" src/model.cpp
-    The first line whose text contains TAG is used; gdb puts the breakpoint on the
-    next line with code. Line numbers change as the code does, tags do not."""
-
-    def __init__(self):
-        super().__init__("break-tag", gdb.COMMAND_BREAKPOINTS)
-
-    def invoke(self, arg, from_tty):
-        argv = gdb.string_to_argv(arg)
-        if not argv:
-            raise gdb.GdbError('usage: break-tag "TAG" [FILE]')
-        tag, path = argv[0], argv[1] if len(argv) > 1 else "src/fam_layer.cpp"
-        try:
-            lines = open(path).read().split("\n")
-        except OSError as e:
-            raise gdb.GdbError("break-tag: cannot read %s (run gdb from the repository root): %s" % (path, e))
-        for i, line in enumerate(lines):
-            if tag in line:
-                print("break-tag: %s:%d: %s" % (path, i + 1, line.strip()))
-                gdb.execute("break %s:%d" % (path.split("/")[-1], i + 1))
-                return
-        raise gdb.GdbError("break-tag: no line of %s contains %r" % (path, tag))
+            if rc[r]:
+                print(" " * (lw + 1) + "".join(("+" if cc[c] else "") + "-" for c in range(cols)))
+            print("%*s " % (lw, rl[r]) + "".join(("|" if cc[c] else "") +
+                                                ("#" if int((m + r * cols + c).dereference()) else ".")
+                                                for c in range(cols)))
 
 
 gdb.pretty_printers.append(_lookup)
 PTensor()
 PFloats()
 PMask()
-BreakTag()
-print("tensor_printer.py: `p` shows Tensors; commands ptensor, pfloats, pmask, break-tag (docs/debugging.md)")
+
+# The Algorithm 2 commands (break-tag, list-tags, fam-block, fam-io) live next door.
+_here = os.path.dirname(os.path.abspath(__file__))
+gdb.execute("source " + os.path.join(_here, "fam_commands.py"))
+print("tensor_printer.py: `p` shows Tensors; commands ptensor, pfloats, pmask, break-tag, list-tags, "
+      "fam-block, fam-io (docs/debugging.md)")
