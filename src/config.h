@@ -4,7 +4,7 @@
 
 #include <string>
 
-// Which keys token rows see (architecture.md, "Which keys a token sees").
+// Which keys token rows see (docs/spec.md, "Which keys a token sees").
 enum class AttentionKind { Full, Bswa, Fam };
 
 struct FamConfig {

@@ -146,8 +146,9 @@ void fam_layer_backward(float* dx, float* dfam0, LayerWeights& dw, const float* 
     std::vector<float> dqF(FD), dkF(FD), dvF(FD);                // dL/dQ^F, dK^F, dV^F
     FamUpdateGradScratch upd_scratch;
 
-    // undo [Alg.2 step 5] O <- FF(PreLN(A)) + A and the Wo and "+ i_t" of
-    // [Alg.2 step 4], all token rows at once (the forward did them after its loop)
+    // undo [Alg.2 step 5] O <- FF(PreLN(A)) + A, and
+    // undo [Alg.2 step 4] A <- SelfAttention(...) Wo^T + I (its Wo and residual):
+    // all token rows at once, as the forward did them after its loop
     out_backward(dx, dtok_att.data(), dw, dout, c.tok_out, w, cfg);
 
     // walk the blocks, and with them the FAM chain, backwards
@@ -200,6 +201,6 @@ void fam_layer_backward(float* dx, float* dfam0, LayerWeights& dw, const float* 
     }
     if (dfam0 && F > 0) add_rows(dfam0, dF_out.data(), F, D);
 
-    // undo [Alg.1 step 1] [Alg.2 step 1] Q, K, V <- QKV(PreLN(I)) for every token row at once
+    // undo [Alg.2 step 1] Q, K, V <- QKV(PreLN(I)) for every token row at once (Alg.1 step 1)
     qkv_backward(dx, dw, dQ.data(), dK.data(), dV.data(), c.tok, w, cfg);
 }

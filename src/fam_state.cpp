@@ -211,7 +211,8 @@ void stream_reset(FamState& st, const ModelWeights& w) {
     for (int l = 0; l < N; l++) {
         FamLayerState& L = st.layers[l];
         std::copy(fam0.begin() + (size_t)l * F * D, fam0.begin() + (size_t)(l + 1) * F * D, L.fam.begin());
-        for (int j = 0; j < F; j++) L.fam_pos[j] = (float)(j - F);  // positions -F..-1
+        // DEVIATION: positions -F..-1 for the initial FAM, as model_forward (the paper gives none)
+        for (int j = 0; j < F; j++) L.fam_pos[j] = (float)(j - F);
         L.fresh = true;
         if (is_full(st.cfg)) {
             L.k.clear();  // keeps the capacity

@@ -37,13 +37,8 @@ void qkv_forward(QkvCache& c, const float* x, const float* pos, int R, const Lay
 void qkv_backward(float* dx, LayerWeights& dw, const float* dq, const float* dk, const float* dv,
                   const QkvCache& c, const LayerWeights& w, const FamConfig& cfg) {
     const int R = c.R, D = cfg.D;
-    static thread_local std::vector<float> dq_pre, dk_pre, dxn;
-    grow(dq_pre, (size_t)R * D);
-    grow(dk_pre, (size_t)R * D);
-    grow(dxn, (size_t)R * D);
-    std::memset(dq_pre.data(), 0, sizeof(float) * R * D);
-    std::memset(dk_pre.data(), 0, sizeof(float) * R * D);
-    std::memset(dxn.data(), 0, sizeof(float) * R * D);
+    // scratch of this call: dL/dq and dL/dk before RoPE, dL/dLN1(x)  [R, D] each
+    std::vector<float> dq_pre((size_t)R * D, 0.0f), dk_pre((size_t)R * D, 0.0f), dxn((size_t)R * D, 0.0f);
     // undo RoPE
     rope_backward(dq_pre.data(), dq, c.pos.data(), R, cfg.H, cfg.Dh(), cfg.rope_base);
     rope_backward(dk_pre.data(), dk, c.pos.data(), R, cfg.H, cfg.Dh(), cfg.rope_base);
@@ -72,7 +67,7 @@ void out_forward(float* out, OutCache& c, const float* resid, const float* att, 
     linear_forward(c.a.data(), att, w.wo, R, D, D);
     if (resid)
         for (size_t i = 0; i < (size_t)R * D; i++) c.a[i] += resid[i];
-    // O = A + W2 gelu(W1 LN2(A))
+    // O = A + W2 gelu(W1 LN2(A))   (DEVIATION: a GELU MLP with LayerNorm, not PaLM's block)
     layernorm_forward(c.an.data(), c.ln2_mean.data(), c.ln2_rstd.data(), c.a.data(), w.ln2_g,
                       w.ln2_b, R, D);
     linear_forward(c.h.data(), c.an.data(), w.w1, R, D, Dff);
@@ -84,14 +79,9 @@ void out_forward(float* out, OutCache& c, const float* resid, const float* att, 
 void out_backward(float* dresid, float* datt, LayerWeights& dw, const float* dout,
                   const OutCache& c, const LayerWeights& w, const FamConfig& cfg) {
     const int R = c.R, D = cfg.D, Dff = cfg.Dff;
-    static thread_local std::vector<float> dg, dh, dan, da;
-    grow(dg, (size_t)R * Dff);
-    grow(dh, (size_t)R * Dff);
-    grow(dan, (size_t)R * D);
-    grow(da, (size_t)R * D);
-    std::memset(dg.data(), 0, sizeof(float) * R * Dff);
-    std::memset(dh.data(), 0, sizeof(float) * R * Dff);
-    std::memset(dan.data(), 0, sizeof(float) * R * D);
+    // scratch of this call: dL/dgelu(h), dL/dh [R, Dff]; dL/dLN2(A), dL/dA [R, D]
+    std::vector<float> dg((size_t)R * Dff, 0.0f), dh((size_t)R * Dff, 0.0f);
+    std::vector<float> dan((size_t)R * D, 0.0f), da((size_t)R * D);
     // undo O = A + W2 g: dA starts as dout (the FFN residual)
     std::memcpy(da.data(), dout, sizeof(float) * R * D);
     linear_backward(dg.data(), dw.w2, dout, c.g.data(), w.w2, R, Dff, D);

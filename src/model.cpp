@@ -130,7 +130,7 @@ void model_backward(ModelWeights& dw, const ModelCache& c, const ModelWeights& w
                     const int* targets, const float* weights, float dloss, bool mem_stop_grad,
                     float fam_l2, float fam_l1) {
     const FamConfig& cfg = w.cfg;
-    const int T = c.T, N = cfg.N, D = cfg.D, V = cfg.V, H = cfg.H, F = cfg.fam_len();
+    const int T = c.T, N = cfg.N, D = cfg.D, V = cfg.V, F = cfg.fam_len();
     if (c.probs.size() < (size_t)T * V) throw std::logic_error("model_backward before model_loss");
     std::vector<float> dlogits((size_t)T * V, 0.0f), dxf((size_t)T * D, 0.0f);
     std::vector<float> dnext((size_t)T * D, 0.0f), dcur((size_t)T * D);

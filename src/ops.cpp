@@ -130,14 +130,13 @@ static void rope_rotate(float* out, const float* x, const float* pos, int T, int
     if (Dh % 2 != 0) throw std::invalid_argument("RoPE needs an even head width, got " +
                                                  std::to_string(Dh));
     int half = Dh / 2;
-    // theta_i = base^(-2i/Dh), computed once per call
-    static thread_local std::vector<double> theta;
-    theta.resize(half);
-    for (int i = 0; i < half; i++) theta[i] = std::pow((double)base, -2.0 * i / Dh);
     for (int t = 0; t < T; t++) {
         for (int i = 0; i < half; i++) {
-            // angles in double so that large positions (RPO offsets ~ 6e4) stay accurate
-            double ang = sign * (double)pos[t] * theta[i];
+            // theta_i = base^(-2i/Dh); angles in double so that large positions (RPO
+            // offsets ~ 6e4) stay accurate. (Computed here rather than in a table, so
+            // that one streamed token allocates nothing.)
+            const double theta = std::pow((double)base, -2.0 * i / Dh);
+            double ang = sign * (double)pos[t] * theta;
             float c = (float)std::cos(ang), s = (float)std::sin(ang);
             for (int h = 0; h < H; h++) {
                 size_t o = (size_t)t * H * Dh + (size_t)h * Dh;

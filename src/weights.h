@@ -10,6 +10,9 @@
 
 #include "config.h"
 
+// DEVIATION: LayerNorm with gain and bias, separate Wq/Wk/Wv/Wo, a GELU MLP and an
+// untied output head, trained from scratch (the paper fine-tunes Flan-PaLM's PaLM
+// blocks with LoRA). The FAM mechanism itself uses these weights unchanged.
 struct LayerWeights {
     float* ln1_g;  // [D]      layers.{l}.ln1.weight
     float* ln1_b;  // [D]      layers.{l}.ln1.bias

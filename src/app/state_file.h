@@ -1,6 +1,6 @@
 // state_file.h: a stream state (src/fam_state.h) saved to and loaded from a
 // safetensors file, so that a stream can stop and resume bit for bit (docs/spec.md,
-// "Files").
+// "Stream-state files").
 #pragma once
 
 #include <cstdint>
