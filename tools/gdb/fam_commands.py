@@ -163,7 +163,7 @@ def _find_tag(tag, files):
 
 
 def _stmt_end(path, line):
-    """The last line of the first statement at or after `line` (1-based): where it ends with ';'."""
+    """The last line of the statement that starts at or after `line` (1-based): where it ends with ';'."""
     lines = _read(path)
     i = line - 1
     while i < len(lines) and (lines[i].strip().startswith("//") or not lines[i].strip()):
@@ -171,6 +171,28 @@ def _stmt_end(path, line):
     while i < len(lines) and not lines[i].split("//")[0].rstrip().endswith(";"):
         i += 1
     return i + 1
+
+
+def _indent(s):
+    return len(s) - len(s.lstrip())
+
+
+def _code_end(path, line):
+    """The last line of the code under the tag comment at `line` (1-based): the lines that
+    follow it up to a blank line, a comment at the code's own indentation, or a line
+    indented less (the end of the enclosing block)."""
+    lines = _read(path)
+    i = line - 1
+    while i < len(lines) and (lines[i].strip().startswith("//") or not lines[i].strip()):
+        i += 1
+    ind, last = _indent(lines[i]) if i < len(lines) else 0, i
+    while i < len(lines):
+        t = lines[i].strip()
+        if not t or _indent(lines[i]) < ind or (t.startswith("//") and _indent(lines[i]) == ind):
+            break
+        last = i
+        i += 1
+    return last + 1
 
 
 def _done(path, tag, func):
@@ -183,7 +205,7 @@ def _done(path, tag, func):
     hits = _find_tag(tag, [path])
     sal = f.find_sal()
     for _, line, _ in hits:
-        end = _stmt_end(path, line)
+        end = _code_end(path, line)
         if sal.line > end:
             return True
         if sal.line >= line:
@@ -370,10 +392,13 @@ class FamBlock(gdb.Command):
             print("  no FAM rows: %s" % ("a partial block updates no FAM" if len_ < B else "no update"))
         done = _done("src/fam_layer.cpp", "Alg.2 step 4", "fam_layer_forward")
         if done is False and _try_eval("tau") is not None and int(_eval("tau")) == tau:
-            print("  NOTE: stopped before [Alg.2 step 4] of this block: b.P is not written yet")
+            print("  stopped before the end of [Alg.2 step 4] in this block: b.P is not written yet"
+                  " (`next` over attention_forward)")
+            return
         done = _done("src/fam_layer.cpp", "Alg.2 steps 6-8", "fam_layer_forward")
         if update and done is False and _try_eval("tau") is not None and int(_eval("tau")) == tau:
-            print("  NOTE: stopped before [Alg.2 steps 6-8] of this block: b.upd.P is not written yet")
+            print("  stopped before the end of [Alg.2 steps 6-8] in this block: b.upd.P is not written yet;"
+                  " the FAM rows show what the buffer holds")
 
         heads = [head] if head is not None else list(range(H))
         need = [("b.P", b["P"], H * len_ * C)] + ([("b.upd.P", b["upd"]["P"], H * F * (F + B))] if update else [])
