@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <string>
 
 #include "attention.h"
 #include "blas.h"
@@ -27,9 +28,10 @@
 static bool verbose = false;
 
 // Print n rows of a [n, cols] buffer, labelled name[first], name[first+1], ...
+// FAM rows use the labels of docs/spec.md: name "F1." gives F1.0, F1.1 (rows of F_1).
 static void show(const char* title, const float* x, int n, int cols, const char* name, int first) {
     if (!verbose) return;
-    std::printf("      %s\n", title);
+    if (*title) std::printf("      %s\n", title);
     for (int r = 0; r < n; r++) {
         std::printf("        %s%d:", name, first + r);
         for (int c = 0; c < cols; c++) std::printf(" %7.3f", x[(size_t)r * cols + c]);
@@ -53,6 +55,9 @@ struct Fam {
 static Fam fam_block(float* out, const Fam& Fin, int tau, const QkvCache& tok, const float* I,
                      const LayerWeights& L, const FamConfig& cfg, std::vector<float>* P_out) {
     const int D = cfg.D, H = cfg.H, B = cfg.B, M = cfg.M, F = cfg.F, t0 = tau * B, len = B;
+    // row labels: F_tau's rows (the FAM keys this block reads) and F_{tau+1}'s (the FAM
+    // query rows, which write F_{tau+1})
+    const std::string Fin_lab = "F" + std::to_string(tau) + ".", Fout_lab = "F" + std::to_string(tau + 1) + ".";
     SAY("      [Alg.2 step 1] Q_tau, K_tau, V_tau <- QKV(PreLN(I_tau)): rows t = %d, %d of [2/9]\n", t0, t0 + 1);
     show("q_tau", &tok.q[(size_t)t0 * D], len, D, "t", t0);
 
@@ -60,8 +65,8 @@ static Fam fam_block(float* out, const Fam& Fin, int tau, const QkvCache& tok, c
         "      RoPE at the FAM's positions %.0f, %.0f\n", tau, Fin.pos[0], Fin.pos[1]);
     QkvCache fam;
     qkv_forward(fam, Fin.x.data(), Fin.pos.data(), F, L, cfg);
-    show("q^F", fam.q.data(), F, D, "F", 0);
-    show("k^F", fam.k.data(), F, D, "F", 0);
+    show("q^F", fam.q.data(), F, D, Fin_lab.c_str(), 0);
+    show("k^F", fam.k.data(), F, D, Fin_lab.c_str(), 0);
 
     SAY("\n      [Alg.2 step 3] K^ <- Concat(K_mem, K^F, K_tau,:t): keys [memory block %d | FAM | block %d]\n", tau - 1,
         tau);
@@ -81,7 +86,8 @@ static Fam fam_block(float* out, const Fam& Fin, int tau, const QkvCache& tok, c
     SAY("\n      [Alg.2 step 4] a_t <- SelfAttention(q_t, K^, V^) + i_t: block rows read memory, FAM, own prefix\n");
     std::vector<float> Pb((size_t)H * len * C), att((size_t)len * D);
     attention_forward(att.data(), Pb.data(), &tok.q[(size_t)t0 * D], k.data(), v.data(), mk.m.data(), len, C, D, H);
-    show("P head 0, block rows (keys: m0 m1 | F0 F1 | b0 b1)", Pb.data(), len, C, "t", t0);
+    const std::string keys_blk = "P head 0, block rows (keys: m0 m1 | " + Fin_lab + "0 " + Fin_lab + "1 | b0 b1)";
+    show(keys_blk.c_str(), Pb.data(), len, C, "t", t0);
     if (verbose) {
         double fam_mass = 0;
         for (int h = 0; h < H; h++)
@@ -108,10 +114,12 @@ static Fam fam_block(float* out, const Fam& Fin, int tau, const QkvCache& tok, c
     Fout.fresh = false;
     fam_update(Fout.x.data(), Fout.pos.data(), upd, FamIn{Fin.x.data(), Fin.pos.data(), Fin.fresh}, fam.q.data(),
                fam.k.data(), fam.v.data(), &tok.k[(size_t)t0 * D], &tok.v[(size_t)t0 * D], t0, 0.0f, L, cfg);
-    show("P head 0, FAM rows (keys: F0 F1 | b0 b1)", upd.P.data(), F, F + B, "F", 0);
-    show("A^F", upd.out.a.data(), F, D, "F", 0);
-    if (verbose) std::printf("      F_%d (enters block %d), positions %.0f, %.0f\n", tau + 1, tau + 1, Fout.pos[0], Fout.pos[1]);
-    show("", Fout.x.data(), F, D, "F", 0);
+    const std::string keys_fam = "P head 0, FAM rows (keys: " + Fin_lab + "0 " + Fin_lab + "1 | b0 b1)";
+    show(keys_fam.c_str(), upd.P.data(), F, F + B, Fout_lab.c_str(), 0);
+    show("A^F", upd.out.a.data(), F, D, Fout_lab.c_str(), 0);
+    if (verbose) std::printf("      F_%d, the FAM leaving block %d (it enters block %d), positions %.0f, %.0f\n", tau + 1, tau,
+                             tau + 1, Fout.pos[0], Fout.pos[1]);
+    show("", Fout.x.data(), F, D, Fout_lab.c_str(), 0);
     if (P_out) {  // [H, len, C] of the block rows, as the library keeps them (BlockCache::P)
         P_out->assign(Pb.begin(), Pb.end());
         P_out->insert(P_out->end(), upd.P.begin(), upd.P.begin() + (size_t)H * F * (F + B));  // then BlockCache::upd.P
@@ -152,7 +160,7 @@ int main(int argc, char** argv) {
     Fam F0;  // [App. B.1] with one layer, the initial FAM of layer 0 is fam_prompt itself
     F0.x.assign(w.fam_prompt, w.fam_prompt + F * D);
     F0.pos = {-2.0f, -1.0f};
-    show("F_0 = fam_prompt (the initial FAM of layer 0, positions -2, -1)", F0.x.data(), F, D, "F", 0);
+    show("F_0 = fam_prompt (the initial FAM of layer 0, positions -2, -1)", F0.x.data(), F, D, "F0.", 0);
 
     std::printf("\n[2/9] every token row's Q, K, V at once (Alg.2 step 1 for all blocks; RoPE at 0..3)\n");
     std::vector<float> pos = {0, 1, 2, 3};
@@ -164,7 +172,7 @@ int main(int argc, char** argv) {
     verbose = false;
     Fam F1 = fam_block(O.data(), F0, 0, tok, I.data(), L, cfg, nullptr);
     verbose = true;
-    show("F_1 = the FAM after block 0 (positions 0, 1)", F1.x.data(), F, D, "F", 0);
+    show("F_1 = the FAM after block 0 (positions 0, 1)", F1.x.data(), F, D, "F1.", 0);
 
     std::printf("\n[4/9] block 1, Algorithm 2 line by line\n");
     std::vector<float> P1;

@@ -75,8 +75,8 @@ int main(int argc, char** argv) {
         init_weights(w, tc.seed);
         std::printf("      %s, %zu parameters\n", c.describe().c_str(), count_params(c));
         std::printf("      AdamW lr %.0e, %d steps x %d sequences, filler 0..100 tokens; this takes about\n"
-                    "      2-4 minutes on 2 cores (same as: build/fam train --attention fam --block 16 --fam 8\n"
-                    "      --filler 0:100 --steps %d --seed 1 --out m.safetensors)\n",
+                    "      2-4 minutes on 2 idle cores (same as: build/fam train --attention fam --block 16 --fam 8\n"
+                    "      --mem 0 --filler 0:100 --steps %d --seed 1 --out m.safetensors)\n",
                     tc.opt.lr, tc.steps, tc.batch, tc.steps);
         TrainState st;
         auto t0 = std::chrono::steady_clock::now();
@@ -117,7 +117,11 @@ int main(int argc, char** argv) {
         std::printf("      t=%3d %-9s %.3f %s%s\n", t, words[t].c_str(), wr[t], bar(wr[t], wmax, 30).c_str(),
                     key ? "  <- key" : "");
     }
-    std::printf("      and which block token each FAM row read most (head 0 + 1 + 2 + 3):\n      ");
+    // The FAM rows of block kb's update write F_{kb+1} (docs/spec.md, "FAM index
+    // convention"): row j is labelled F<kb+1>.<j>.
+    std::printf("      and which block token each FAM row read most (head 0 + 1 + 2 + 3); row j of the\n"
+                "      update writes row j of F_%d (F%d.j), the FAM leaving block %d:\n      ",
+                kb + 1, kb + 1, kb);
     {
         const VizBlock& b = r.blocks[0][kb];
         for (int j = 0; j < r.F; j++) {
@@ -128,7 +132,8 @@ int main(int argc, char** argv) {
                 for (int h = 0; h < r.H; h++) m += b.P[((size_t)h * b.R + B + j) * b.C + r.M * r.B + r.F + s];
                 if (m > bv) bv = m, best = s;
             }
-            std::printf("F%d->%s(t%d) ", j, words[kb * B + best].c_str(), kb * B + best);
+            std::printf("F%d.%d->%s(t%d) ", kb + 1, j, words[kb * B + best].c_str(), kb * B + best);
+            if (j == r.F / 2 - 1) std::printf("\n      ");
         }
     }
     std::printf("\n      a block far from the key writes filler instead:\n");
@@ -146,12 +151,16 @@ int main(int argc, char** argv) {
     std::printf("      layer 0: %.3f per key token vs %.3f per other token of block %d: x%.0f\n\n", f0.write_on,
                 f0.write_off, kb, f0.write_on / f0.write_off);
 
+    const int ab = (ex.answer_pos - 1) / B;
     std::printf("[5/6] who reads the memory when the question comes: layer 0, the rows that predict the\n"
-                "      answer digits, their attention on the 8 FAM keys (mean over heads; Alg. 2 step 4)\n");
+                "      answer digits, their attention on the 8 FAM keys, the rows of F_%d that entered\n"
+                "      block %d (mean over heads; Alg. 2 step 4)\n",
+                ab, ab);
     {
-        const int ab = (ex.answer_pos - 1) / B;
         const VizBlock& b = r.blocks[0][ab];
-        std::printf("                     F0    F1    F2    F3    F4    F5    F6    F7   sum\n");
+        std::printf("                  ");
+        for (int j = 0; j < r.F; j++) std::printf(" %5s", ("F" + std::to_string(ab) + "." + std::to_string(j)).c_str());
+        std::printf("   sum\n");
         for (int t = ex.answer_pos - 1; t < ex.answer_pos + 4; t++) {
             const int i = t - ab * B;
             double sum = 0;
@@ -183,9 +192,10 @@ int main(int argc, char** argv) {
                 "          --out /tmp/v (a longer filler: does layer 0 still write the key?); train a BSWA\n"
                 "          model with --mem 1 and compare (fam viz --compare): its answer rows cannot see the key.\n",
                 out.c_str());
-    std::printf("set a breakpoint at VizRecorder::record (src/viz.cpp), condition `layer == 0 && b.tau == %d`:\n"
-                "          then `p b.update`, and `pfloats b.P %d %d %d` (tools/gdb) shows head 0's FAM rows, the\n"
-                "          map of [4/6] for one head (docs/debugging.md, recipe 2).\n",
-                kb, r.F, (int)r.blocks[0][kb].C, (int)r.blocks[0][kb].len);
+    std::printf("set a breakpoint at VizRecorder::record (src/app/viz.cpp), condition `layer == 0 && b.tau == %d`:\n"
+                "          b is the BlockCache (src/fam_layer.h); `p b.update`, then `pfloats b.upd.P %d %d` (tools/gdb)\n"
+                "          shows head 0's FAM rows (F_%d being written) over [F_%d keys | block %d], the map of [4/6]\n"
+                "          for one head; the update itself: fam_update (src/fam_update.cpp), tag [Alg.2 step 7].\n",
+                kb, r.F, r.F + B, kb + 1, kb, kb);
     return 0;
 }

@@ -2,8 +2,11 @@
 // pass key through the FAM chain (paper §2.2: gradients flow through the whole FAM
 // chain, no stop-gradient). The loss sits on the 5 answer digits at the end of a
 // PassKey example; with M = 0 no block sees an earlier block, so every gradient
-// that reaches an earlier block went through F_tau -> F_tau-1 -> ... (Alg. 2 step
-// 7's residual and attention, undone by fam_layer_backward).
+// that reaches an earlier block went back along the FAM chain, from dL/dF_{tau+1}
+// (the FAM leaving block tau) to dL/dF_tau (the FAM entering it): Alg. 2 steps
+// 6-8 undone by fam_update_backward, called from fam_layer_backward.
+// FAM index convention (docs/spec.md): F_0 enters block 0; block tau (from 0)
+// reads F_tau and, when complete, writes F_{tau+1}.
 //
 // Uses the model trained by walkthrough 05 (OUT/05/passkey_fam.safetensors) when
 // it exists, else the same architecture with random weights (it says which).
@@ -39,11 +42,11 @@ static double norm(const float* x, int n) {
 
 // The backward of the loss to the inputs: model_backward (src/model.cpp) without the
 // embedding scatter, keeping what it throws away. Returns dL/dx for the input rows of
-// every layer, [N + 1][T, D] (index 0: the token embeddings), and dL/dF0 for the FAM
+// every layer, [N + 1][T, D] (index 0: the token embeddings), and dL/dF_0 for the FAM
 // entering block 0 of each layer [N, F, D]. Weight gradients go to a scratch dw.
 struct InputGrads {
     std::vector<std::vector<float>> dx;  // N + 1 buffers [T, D]
-    std::vector<float> dfam0;            // [N, F, D]
+    std::vector<float> dfam0;            // [N, F, D] dL/dF_0 of each layer
 };
 static InputGrads backward_to_inputs(const ModelCache& c, const ModelWeights& w, const int* targets,
                                      const float* weights) {
@@ -135,17 +138,19 @@ int main(int argc, char** argv) {
         std::printf("      t=%3d %-9s %.2e %s\n", t, vocab.words[ex.tokens[t]].c_str(), gnorm[t], bar(gnorm[t], kmax, 30).c_str());
     std::printf("\n");
 
-    std::printf("[4/6] |dL/dF| for the FAM entering each block, per layer: the chain the gradient walks\n");
-    // dL/dF_tau: rerun the sequence from block tau+1 with F_tau passed in (ForwardOptions::fam_start,
-    // positions shifted by pos_offset so every token keeps its position), then backward to that FAM.
-    // Exact because M = 0: the rest of the sequence depends on the past only through F_tau.
+    std::printf("[4/6] |dL/dF_k| for the FAM leaving each complete block, per layer: the chain the\n"
+                "      gradient walks (F_{tau+1} leaves block tau and enters block tau+1)\n");
+    // dL/dF_{tau+1}: rerun the sequence from block tau+1 with F_{tau+1} (the FAM leaving block tau)
+    // passed in (ForwardOptions::fam_start, positions shifted by pos_offset so every token keeps
+    // its position), then backward to that FAM, which the rerun sees as its F_0. Exact because
+    // M = 0: the rest of the sequence depends on the past only through F_{tau+1}.
     VizRun r = viz_run(w, ex.tokens);
-    const std::vector<float> states = fam_states(r);  // [N, nblocks + 1, F, D]
-    std::vector<float> fnorm((size_t)N * nblocks, 0.0f);
+    const std::vector<float> states = fam_states(r);  // [N, nblocks + 1, F, D]: index k holds F_k
+    std::vector<float> fnorm((size_t)N * nblocks, 0.0f);  // [N, nblocks]: [l, tau] = |dL/dF_{tau+1}|, last column 0
     double worst = 0;
     if (cfg.M == 0 && F > 0) {
         for (int tau = 0; tau + 1 < nblocks; tau++) {
-            std::vector<float> fam((size_t)N * F * D);
+            std::vector<float> fam((size_t)N * F * D);  // F_{tau+1} of every layer
             for (int l = 0; l < N; l++)
                 std::copy(&states[(((size_t)l * (nblocks + 1)) + tau + 1) * F * D],
                           &states[(((size_t)l * (nblocks + 1)) + tau + 2) * F * D], &fam[(size_t)l * F * D]);
@@ -163,12 +168,12 @@ int main(int argc, char** argv) {
         double fmax = 0;
         for (float x : fnorm) fmax = std::max(fmax, (double)x);
         std::printf("      (each rerun reproduces the original logits to %.1e)\n", worst);
-        std::printf("      F_tau = the FAM after block tau     layer 0                        layer 1\n");
+        std::printf("      FAM   leaves   layer 0                          layer 1\n");
         for (int tau = 0; tau + 1 < nblocks; tau++) {
-            std::printf("      F_%-2d  %.2e %-22s", tau, fnorm[tau], bar(fnorm[tau], fmax, 22).c_str());
+            std::printf("      F_%-3d block %-2d %.2e %-22s", tau + 1, tau, fnorm[tau], bar(fnorm[tau], fmax, 22).c_str());
             for (int l = 1; l < N; l++)
                 std::printf("  %.2e %-22s", fnorm[(size_t)l * nblocks + tau], bar(fnorm[(size_t)l * nblocks + tau], fmax, 22).c_str());
-            std::printf("%s\n", tau == kb ? "  <- wrote the key" : "");
+            std::printf("%s\n", tau == kb ? "  <- written by the key's block" : tau + 1 == ab ? "  <- read by the answer's block" : "");
         }
     } else {
         std::printf("      (skipped: needs a FAM model with M = 0)\n");
@@ -225,14 +230,17 @@ int main(int argc, char** argv) {
                "key's digits (both mentions); orange: the answer rows that carry the loss; blue: every other token</text>\n</svg>\n";
         write_file_atomic(out + "/grad_input_norm.svg", svg);
     }
-    std::printf("      wrote %s/grad_input_norm.npy [N+1, T], grad_fam_norm.npy [N, nblocks], grad_input_norm.svg\n\n",
+    std::printf("      wrote %s/grad_input_norm.npy [N+1, T], grad_fam_norm.npy [N, nblocks] (column tau:\n"
+                "      |dL/dF_{tau+1}|), grad_input_norm.svg\n\n",
                 out.c_str());
 
     std::printf("try next: set cb.M = 2 in [5/6] and watch the zero region end N x M = 4 blocks before the\n"
                 "          answer; keep the loss on one digit only (zero the other ex.weights) and see which key\n"
                 "          digit lights up in [3/6]; run it on the random model (--model /nonexistent).\n");
-    std::printf("set a breakpoint at fam_layer_backward (src/fam_layer.cpp), at the tag `undo [Alg.2 step 8]`:\n"
-                "          `p tau` walks down from the last block; pfloats dF_next %d %d shows dL/dF_tau there.\n",
+    std::printf("set a breakpoint at fam_layer_backward (src/fam_layer.cpp), at the tag `undo [Alg.2 steps 6-8]`\n"
+                "          (break-tag, tools/gdb): `p tau` walks down from the last block; `pfloats dF_out %d %d` shows\n"
+                "          dL/dF_{tau+1}, the gradient on the FAM leaving block tau; after fam_update_backward (src/\n"
+                "          fam_update.cpp) and the step 2 undo, the buffer dF_in holds dL/dF_tau (`fam-io` prints both).\n",
                 F, D);
     return 0;
 }
