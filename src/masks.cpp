@@ -50,6 +50,11 @@ static void push_fam(MaskAxis& a, int j, int group, const std::string& label) {
     a.group.push_back(group);
     a.label.push_back(label);
 }
+// The one FAM label of pictures and printouts: "F<k>.<j>" is row j of F_k, the FAM
+// after k completed blocks (F_0 enters block 0; code block tau reads F_tau and writes
+// F_{tau+1}; docs/spec.md).
+std::string fam_label(int k, int j) { return "F" + std::to_string(k) + "." + std::to_string(j); }
+
 static Mask new_mask(const std::string& title, int rows, int cols) {
     Mask mk;
     mk.title = title;
@@ -129,10 +134,11 @@ Mask fam_block_mask(int B, int M, int F, int tau, int len) {
                            (len < B ? " (partial, len=" + std::to_string(len) + ")" : ""),
                        rows, cols);
 
-    // rows [len block rows | F FAM rows]: FAM rows are the "FAM copy" queries of the
-    // FAM that entered block tau (FAM_tau in the timeline's naming), so group = tau.
+    // rows [len block rows | F FAM rows]. A FAM query row j is the query of the FAM
+    // update that writes row j of F_{tau+1} (docs/spec.md, "FAM index convention"), so it
+    // is labelled F<tau+1>.<j>, as the same row is in fam_timeline_mask.
     for (int i = 0; i < len; i++) push_token(mk.row_axis, tau * B + i, tau);
-    for (int j = 0; j < nF_rows; j++) push_fam(mk.row_axis, j, tau, "F" + std::to_string(j));
+    for (int j = 0; j < nF_rows; j++) push_fam(mk.row_axis, j, tau, fam_label(tau + 1, j));
 
     // cols [M*B memory | F FAM | B block]; absent memory blocks (index < 0) get
     // pos -1 and label "m<i>" since they stand for no token at all.
@@ -147,7 +153,8 @@ Mask fam_block_mask(int B, int M, int F, int tau, int len) {
             mk.col_axis.label.push_back("m" + std::to_string(c));
         }
     }
-    for (int j = 0; j < F; j++) push_fam(mk.col_axis, j, tau, "F" + std::to_string(j));
+    // FAM key columns: the rows of F_tau, the FAM that entered block tau
+    for (int j = 0; j < F; j++) push_fam(mk.col_axis, j, tau, fam_label(tau, j));
     for (int i = 0; i < B; i++) push_token(mk.col_axis, tau * B + i, tau);
 
     const int fam0 = M * B, blk0 = M * B + F;
@@ -176,18 +183,17 @@ Mask fam_timeline_mask(int T, int B, int M, int F) {
     check_M(fn, M);
     check_F(fn, F);
     const int n_blocks = (T + B - 1) / B;  // the last one may be partial
-    const int n_complete = T / B;          // FAM_1..FAM_{n_complete} exist
+    const int n_complete = T / B;          // F_1..F_{n_complete} exist
     const int n = T + F * (n_complete + 1);
 
-    // The interleaved order [FAM_0, block 0, FAM_1, block 1, ..., FAM_n]; remember
-    // where each FAM_k and each block starts, in that order.
+    // The interleaved order [F_0, block 0, F_1, block 1, ..., F_n]; remember
+    // where each F_k and each block starts, in that order.
     MaskAxis ax;
     std::vector<int> fam_start(n_complete + 1), block_start(n_blocks);
     for (int k = 0; k <= n_blocks; k++) {
         if (k <= n_complete) {
             fam_start[k] = (int)ax.pos.size();
-            for (int j = 0; j < F; j++)
-                push_fam(ax, j, k, "F" + std::to_string(k) + "." + std::to_string(j));
+            for (int j = 0; j < F; j++) push_fam(ax, j, k, fam_label(k, j));
         }
         if (k < n_blocks) {
             block_start[k] = (int)ax.pos.size();
@@ -200,11 +206,11 @@ Mask fam_timeline_mask(int T, int B, int M, int F) {
     mk.row_axis = ax;
     mk.col_axis = ax;
 
-    // FAM_0 (the initial FAM, paper §B.1): full attention among its own F rows.
+    // F_0 (the initial FAM, paper §B.1): full attention among its own F rows.
     for (int a = 0; a < F; a++)
         for (int b = 0; b < F; b++) set(mk, fam_start[0] + a, fam_start[0] + b);
     for (int k = 0; k < n_blocks; k++) {
-        // [Alg.2 step 3] a token of block k sees its memory blocks, FAM_k and its causal prefix
+        // [Alg.2 step 3] a token of block k sees its memory blocks, F_k and its causal prefix
         for (int t = k * B; t < T && t < (k + 1) * B; t++) {
             int r = block_start[k] + (t - k * B);
             for (int j = 0; j < F; j++) set(mk, r, fam_start[k] + j);
@@ -212,7 +218,7 @@ Mask fam_timeline_mask(int T, int B, int M, int F) {
                 for (int s = kk * B; s < T && s < (kk + 1) * B; s++)
                     if (bswa_sees(t, s, B, M)) set(mk, r, block_start[kk] + (s - kk * B));
         }
-        // [Alg.2 steps 6-8] FAM_{k+1} compresses FAM_k and all of block k (complete blocks only)
+        // [Alg.2 steps 6-8] F_{k+1} compresses F_k and all of block k (complete blocks only)
         if (k < n_complete)
             for (int j = 0; j < F; j++) {
                 int r = fam_start[k + 1] + j;
@@ -308,7 +314,7 @@ int fam_receptive_field_earliest(int T, int B, int M, int F, int depth, int t) {
         if (tl.row_axis.pos[r] == t) reached[r] = 1;
     for (int l = 0; l < depth; l++) {
         // Within one layer a FAM key is that layer's own state, so follow it back
-        // (FAM_k -> FAM_{k-1}, block k-1 -> ...); token keys are the layer's inputs,
+        // (F_k -> F_{k-1}, block k-1 -> ...); token keys are the layer's inputs,
         // i.e. the previous layer's outputs, where the next layer's search starts.
         std::vector<uint8_t> next(n, 0), fam_seen(n, 0);
         std::vector<int> stack;

@@ -15,9 +15,15 @@
 struct MaskAxis {
     std::vector<int> pos;      // token position (>= 0) or -1 for a FAM row/key
     std::vector<int> fam;      // for FAM entries: index j in 0..F-1 of the FAM row; else -1
-    std::vector<int> group;    // block index tau of the entry (FAM_k entries: k, see timeline)
-    std::vector<std::string> label;  // short label for pictures, e.g. "7", "F0", "m3"
+    std::vector<int> group;    // block index tau of the entry (F_k entries: k, see timeline)
+    std::vector<std::string> label;  // short label for pictures, e.g. "7", "F2.0", "m3"
 };
+
+// The label of row j of F_k, the FAM after k completed blocks: "F<k>.<j>". F_0 is the
+// FAM entering block 0; code block tau (tokens tau*B..tau*B+B-1) reads F_tau and, when
+// complete, writes F_{tau+1} (docs/spec.md, "FAM index convention"). Every picture and
+// printout names FAM rows with this.
+std::string fam_label(int k, int j);
 
 struct Mask {
     std::string title;          // e.g. "BSWA B=2 M=1, T=12"
@@ -40,6 +46,10 @@ Mask bswa_mask(int T, int B, int M);
 //   rows = [len block rows, then F FAM rows (only when len == B)]
 //   cols = [M*B memory keys (blocks tau-M..tau-1), F keys of the FAM that
 //           entered the block, B block keys]
+// Labels: token rows/columns by position ("m<i>" for memory slot i of a block
+// before block 0, which does not exist); FAM key columns are the rows of F_tau,
+// "F<tau>.<j>"; FAM query rows are labelled by the FAM their update writes,
+// "F<tau+1>.<j>" (the timeline view labels the same rows the same way).
 // Block rows see the existing memory blocks, all F FAM keys and their causal
 // prefix of the block; FAM rows see the F FAM keys and every block key, no memory.
 // Memory columns of blocks that do not exist (tau < M) are all 0; block key
@@ -47,10 +57,11 @@ Mask bswa_mask(int T, int B, int M);
 Mask fam_block_mask(int B, int M, int F, int tau, int len);
 
 // FAM, timeline view over T tokens: rows = cols = the interleaved order
-// [FAM_0, block 0, FAM_1, block 1, ..., FAM_n] where FAM_{k+1} is the FAM produced
-// by compressing block k (only complete blocks produce one). Row FAM_{k+1} sees
-// FAM_k and block k; a token row of block k sees its memory blocks, FAM_k and its
-// causal prefix of block k. FAM_0 rows (the initial FAM) see only FAM_0.
+// [F_0, block 0, F_1, block 1, ..., F_n] where F_{k+1} is the FAM produced by
+// compressing block k (only complete blocks produce one). Row F_{k+1} sees F_k and
+// block k; a token row of block k sees its memory blocks, F_k and its causal prefix
+// of block k. F_0 rows (the initial FAM) see only F_0. FAM entries are labelled
+// "F<k>.<j>" (fam_label), group = k.
 Mask fam_timeline_mask(int T, int B, int M, int F);
 
 // Receptive field (paper Fig. 1d) by reachability: compose the BSWA mask over
@@ -66,7 +77,7 @@ int receptive_field_earliest_closed_form(int B, int M, int depth, int t);
 // `depth` layers (boolean reachability; depth = 1 gives bswa_mask). [T, T]
 Mask receptive_field_mask(int T, int B, int M, int depth);
 // The same question for FAM, answered on fam_timeline_mask: inside one layer a
-// token reaches its keys and, through FAM_k -> FAM_{k-1} -> ..., every block the
+// token reaches its keys and, through F_k -> F_{k-1} -> ..., every block the
 // FAM chain compressed; across layers the reached tokens start the next search.
 // Returns the earliest reachable position (0 whenever F >= 1). F = 0 is BSWA.
 int fam_receptive_field_earliest(int T, int B, int M, int F, int depth, int t);

@@ -4,9 +4,11 @@
 // renderers (ASCII, SVG, PNG, .npy) and the `fam mask` / `fam receptive-field`
 // argument errors.
 //
-// The expected Fig. 1 grids are typed by hand from the paper's convention (
-// section 6), and the FAM timeline is checked against a construction written here
-// from the spec's rules, so that no expectation comes from the code under test.
+// The expected grids are typed by hand from the convention of the paper's Fig. 1
+// (rows are queries, columns are keys; a block attends to M whole previous blocks
+// and causally to itself), and the FAM timeline is checked against a construction
+// written here from the spec's rules, so that no expectation comes from the code
+// under test. FAM labels follow docs/spec.md, "FAM index convention".
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
@@ -23,6 +25,18 @@
 #include "app/cli.h"
 #include "app/npy.h"
 #include "app/render.h"
+
+// stb_image decodes the PNGs the renderers write (the library's own code is
+// header-only; its implementation lives in this test file only).
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_STATIC
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#include "stb_image.h"
+#pragma GCC diagnostic pop
 
 // ---- helpers ------------------------------------------------------------------------
 
@@ -184,22 +198,78 @@ TEST_CASE("masks: BSWA boundaries: first block, partial last block, M=0, M >= T/
 }
 
 TEST_CASE("masks: FAM block view, steady state (tau = M)") {
-    // B=2 M=1 F=2, tau=1: cols [mem 0 1 | F0 F1 | 2 3], rows [2 3 | F0 F1]
+    // B=2 M=1 F=2, tau=1: cols [mem 0 1 | F1.0 F1.1 | 2 3], rows [2 3 | F2.0 F2.1]
     Mask mk = fam_block_mask(2, 1, 2, 1, 2);
     check_grid(mk, {
                        "#####.",  // token 2: memory block 0, FAM, itself
                        "######",  // token 3: memory block 0, FAM, 2..3
-                       "..####",  // F0: FAM + the whole block, no memory
-                       "..####",  // F1
+                       "..####",  // F2.0: FAM + the whole block, no memory
+                       "..####",  // F2.1
                    });
     CHECK(mk.col_axis.pos == std::vector<int>{0, 1, -1, -1, 2, 3});
     CHECK(mk.col_axis.fam == std::vector<int>{-1, -1, 0, 1, -1, -1});
     CHECK(mk.col_axis.group == std::vector<int>{0, 0, 1, 1, 1, 1});
-    CHECK(mk.col_axis.label == std::vector<std::string>{"0", "1", "F0", "F1", "2", "3"});
+    CHECK(mk.col_axis.label == std::vector<std::string>{"0", "1", "F1.0", "F1.1", "2", "3"});
     CHECK(mk.row_axis.pos == std::vector<int>{2, 3, -1, -1});
     CHECK(mk.row_axis.fam == std::vector<int>{-1, -1, 0, 1});
     CHECK(mk.row_axis.group == std::vector<int>{1, 1, 1, 1});
-    CHECK(mk.row_axis.label == std::vector<std::string>{"2", "3", "F0", "F1"});
+    CHECK(mk.row_axis.label == std::vector<std::string>{"2", "3", "F2.0", "F2.1"});
+}
+
+// The label the convention gives row j of F_k: "F<k>.<j>" (docs/spec.md). Written
+// here from the rule, not taken from masks.cpp.
+static std::string want_fam(int k, int j) { return "F" + std::to_string(k) + "." + std::to_string(j); }
+
+TEST_CASE("masks: FAM labels follow the index convention: block tau reads F_tau, its FAM rows write F_{tau+1}") {
+    struct Case {
+        int B, M, F, tau, len;
+    };
+    // several tau, with and without memory, memory that does not exist yet (tau < M),
+    // F > B, and a partial block (no FAM rows: it writes nothing)
+    for (Case cs : {Case{4, 1, 2, 1, 4}, Case{4, 1, 2, 0, 4}, Case{4, 0, 3, 5, 4}, Case{2, 3, 1, 1, 2},
+                    Case{2, 2, 3, 7, 2}, Case{4, 1, 2, 3, 3}, Case{3, 0, 2, 12, 1}}) {
+        INFO("B=" << cs.B << " M=" << cs.M << " F=" << cs.F << " tau=" << cs.tau << " len=" << cs.len);
+        const Mask mk = fam_block_mask(cs.B, cs.M, cs.F, cs.tau, cs.len);
+        // rows: the block's token positions, then (complete blocks only) row j of F_{tau+1}
+        std::vector<std::string> rows;
+        for (int i = 0; i < cs.len; i++) rows.push_back(std::to_string(cs.tau * cs.B + i));
+        if (cs.len == cs.B)
+            for (int j = 0; j < cs.F; j++) rows.push_back(want_fam(cs.tau + 1, j));
+        CHECK(mk.row_axis.label == rows);
+        // columns: memory positions (m<i> for a slot before block 0), row j of F_tau, the block
+        std::vector<std::string> cols;
+        for (int c = 0; c < cs.M * cs.B; c++) {
+            int pos = (cs.tau - cs.M) * cs.B + c;
+            cols.push_back(pos >= 0 ? std::to_string(pos) : "m" + std::to_string(c));
+        }
+        for (int j = 0; j < cs.F; j++) cols.push_back(want_fam(cs.tau, j));
+        for (int i = 0; i < cs.B; i++) cols.push_back(std::to_string(cs.tau * cs.B + i));
+        CHECK(mk.col_axis.label == cols);
+        // the FAM rows' label names the FAM the timeline puts right after block tau
+        if (cs.len == cs.B && cs.F > 0) {
+            const int T = (cs.tau + 1) * cs.B;
+            const Mask tl = fam_timeline_mask(T, cs.B, cs.M, cs.F);
+            const int last = tl.rows - cs.F;  // F_{tau+1} closes the timeline of tau+1 complete blocks
+            for (int j = 0; j < cs.F; j++) CHECK(tl.row_axis.label[last + j] == mk.row_axis.label[cs.len + j]);
+        }
+    }
+}
+
+TEST_CASE("masks: FAM timeline labels: F_k's rows before block k, F_{k+1} after block k") {
+    for (int T : {1, 3, 8, 9, 10}) {
+        const int B = 4, M = 1, F = 2;
+        INFO("T=" << T);
+        std::vector<std::string> want;
+        for (int k = 0;; k++) {
+            if (k == 0 || k * B <= T)  // F_k exists once k blocks are complete
+                for (int j = 0; j < F; j++) want.push_back(want_fam(k, j));
+            if (k * B >= T) break;
+            for (int t = k * B; t < T && t < (k + 1) * B; t++) want.push_back(std::to_string(t));
+        }
+        const Mask mk = fam_timeline_mask(T, B, M, F);
+        CHECK(mk.row_axis.label == want);
+        CHECK(mk.col_axis.label == want);
+    }
 }
 
 TEST_CASE("masks: FAM block view boundaries: first block, tau < M, len < B, F > B, F = 0, M = 0") {
@@ -374,10 +444,10 @@ TEST_CASE("render: ASCII has the legend, vertical column labels, boundaries and 
           "3 ##|##\n");
     std::string f = mask_ascii(fam_block_mask(2, 1, 1, 1, 2));
     CHECK(f.find("rows are queries, columns are keys") != std::string::npos);
-    CHECK(f.find("\n      F\n") != std::string::npos);  // the FAM column's 'F' on top
-    CHECK(f.find("\n   01 0 23\n") != std::string::npos);
-    CHECK(f.find("\n 2 ##|#|#.\n") != std::string::npos);
-    CHECK(f.find("\nF0 ..|#|##\n") != std::string::npos);
+    CHECK(f.find("\n        F\n        1\n        .\n") != std::string::npos);  // F1.0 stands on top
+    CHECK(f.find("\n     01 0 23\n") != std::string::npos);
+    CHECK(f.find("\n   2 ##|#|#.\n") != std::string::npos);
+    CHECK(f.find("\nF2.0 ..|#|##\n") != std::string::npos);
 }
 
 TEST_CASE("render: SVG is self-contained, titled, and has one filled cell per 1") {
@@ -401,7 +471,8 @@ TEST_CASE("render: SVG is self-contained, titled, and has one filled cell per 1"
     }
     // tick labels from the axes on small masks
     std::string s = mask_svg(fam_block_mask(2, 1, 2, 1, 2));
-    CHECK(s.find(">F1</text>") != std::string::npos);
+    CHECK(s.find(">F1.1</text>") != std::string::npos);  // a FAM key: row 1 of F_1
+    CHECK(s.find(">F2.0</text>") != std::string::npos);  // a FAM query row: its update writes F_2
     // large masks merge runs, so there are fewer rects than ones
     Mask big = bswa_mask(200, 16, 2);
     std::string b = mask_svg(big);
@@ -410,39 +481,95 @@ TEST_CASE("render: SVG is self-contained, titled, and has one filled cell per 1"
     CHECK_THROWS_AS(mask_svg(big, -1), std::invalid_argument);
 }
 
-TEST_CASE("render: PNG bytes have the expected size, files are written atomically") {
-    // B=2 on 12 tokens: 5 boundary lines per axis; 2 px margin + 1 px frame on each side
+// A PNG decoded to RGB, [h, w, 3], and how many of its pixels have one colour.
+struct Decoded {
+    int w = 0, h = 0;
+    std::vector<uint8_t> px;
+    int count(uint8_t r, uint8_t g, uint8_t b, int y0 = 0, int y1 = 1 << 30) const {
+        int n = 0;
+        for (int y = y0; y < std::min(h, y1); y++)
+            for (int x = 0; x < w; x++) {
+                const uint8_t* p = &px[((size_t)y * w + x) * 3];
+                n += p[0] == r && p[1] == g && p[2] == b;
+            }
+        return n;
+    }
+};
+static Decoded decode_png(const std::string& bytes) {
+    Decoded d;
+    int comp = 0;
+    unsigned char* p = stbi_load_from_memory(reinterpret_cast<const unsigned char*>(bytes.data()), (int)bytes.size(), &d.w,
+                                             &d.h, &comp, 3);
+    REQUIRE(p != nullptr);
+    d.px.assign(p, p + (size_t)d.w * d.h * 3);
+    stbi_image_free(p);
+    return d;
+}
+
+TEST_CASE("render: PNGs carry a title, labels and a legend around the grid; files are written atomically") {
     Mask mk = bswa_mask(12, 2, 1);
-    std::string png = mask_png_bytes(mk, 3);
-    REQUIRE(png.size() > 24);
+    const std::string png = mask_png_bytes(mk, 3);
     CHECK(png.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0);
-    auto be32 = [&](size_t at) {
-        return ((uint32_t)(uint8_t)png[at] << 24) | ((uint32_t)(uint8_t)png[at + 1] << 16) |
-               ((uint32_t)(uint8_t)png[at + 2] << 8) | (uint32_t)(uint8_t)png[at + 3];
-    };
-    CHECK(be32(16) == 3 + 12 * 3 + 5 + 3);  // IHDR width
-    CHECK(be32(20) == 3 + 12 * 3 + 5 + 3);  // IHDR height
+    Decoded d = decode_png(png);
+    // the grid (12 cells of 3 px, 5 boundary lines, a frame) plus text around it
+    CHECK(d.w > 12 * 3 + 5 + 2 + 100);
+    CHECK(d.h > 12 * 3 + 5 + 2 + 100);
+    CHECK(d.count(34, 34, 34, 0, 30) > 50);  // the title's dark text in the top rows
+    CHECK(d.count(70, 120, 190) >= ones(mk) * 9);  // every attended cell, 3 x 3 blue pixels (and a legend swatch)
+    // a larger cell makes a larger picture
+    CHECK(decode_png(mask_png_bytes(mk, 6)).h > d.h);
     std::string path = tmp_path("mask.png");
     mask_png(path, fam_timeline_mask(9, 2, 1, 2));
     CHECK(file_exists(path));
     CHECK(!file_exists(path + ".tmp"));
     std::remove(path.c_str());
 
-    // heatmap: [2, 3] values, 4 px cells -> a 12 x 8 picture; NaN is allowed
+    // heatmap: [2, 3] values, 4 px cells; the NaN cell is hatched, not a colour of the scale
     float v[6] = {0.0f, 0.5f, 1.0f, 0.25f, std::nanf(""), 0.75f};
     std::string hp = tmp_path("heat.png");
     heatmap_png(hp, v, 2, 3, 4, "attention");
-    std::string bytes = read_file(hp);
-    REQUIRE(bytes.size() > 24);
-    png = bytes;
-    CHECK(be32(16) == 12);
-    CHECK(be32(20) == 8);
+    Decoded h = decode_png(read_file(hp));
+    CHECK(h.w > 3 * 4);
+    CHECK(h.count(222, 222, 222) > 0);  // the hatch ...
+    CHECK(h.count(150, 150, 150) > 0);  // ... and its stripes
     std::remove(hp.c_str());
     std::string hs = heatmap_svg(v, 2, 3, 10, "attention <weights>");
     CHECK(hs.rfind("<svg", 0) == 0);
     CHECK(hs.find("attention &lt;weights&gt;") != std::string::npos);
     CHECK_THROWS_AS(heatmap_svg(v, 0, 3, 10, "x"), std::invalid_argument);
     CHECK_THROWS_AS(heatmap_png(hp, nullptr, 2, 3, 4, "x"), std::invalid_argument);
+}
+
+TEST_CASE("render: heatmap SVG titles wrap instead of being cut; masked cells are hatched") {
+    // a title far longer than the picture is wide: every word is still in the SVG
+    const std::string title = "block 1, head 0: rows t2 t3 F2.0 F2.1, keys 0 1 F1.0 F1.1 2 3, a title that goes on and on";
+    Mask mk = fam_block_mask(2, 1, 2, 1, 2);
+    std::vector<float> w((size_t)mk.rows * mk.cols, 0.0f);
+    for (int r = 0; r < mk.rows; r++) {
+        int n = 0;
+        for (int c = 0; c < mk.cols; c++) n += mk.at(r, c);
+        for (int c = 0; c < mk.cols; c++)
+            if (mk.at(r, c)) w[(size_t)r * mk.cols + c] = 1.0f / n;
+    }
+    for (const Mask* m : std::vector<const Mask*>{nullptr, &mk}) {
+        std::string s = heatmap_svg(w.data(), mk.rows, mk.cols, 20, title, m);
+        size_t from = 0;
+        int lines = 0;
+        std::string text;
+        while ((from = s.find("font-weight=\"bold\">", from)) != std::string::npos) {
+            from += 19;
+            text += (lines++ ? " " : "") + s.substr(from, s.find("</text>", from) - from);
+        }
+        CHECK(lines >= 2);
+        CHECK(text.find("goes on and on") != std::string::npos);
+        // each masked cell is a hatched rect (runs of them merged), and the legend says so
+        CHECK(count(s, "fill=\"url(#masked)\"") >= 2);
+        CHECK(s.find("masked") != std::string::npos);
+    }
+    // with the mask, the axes carry its labels
+    std::string s = heatmap_svg(w.data(), mk.rows, mk.cols, 20, "x", &mk);
+    CHECK(s.find(">F2.1</text>") != std::string::npos);
+    CHECK(s.find(">F1.0</text>") != std::string::npos);
 }
 
 TEST_CASE("render: .npy round-trips the exact 0/1 values") {

@@ -25,6 +25,42 @@ static double l2(const std::vector<float>& a, const std::vector<float>& b) {
     return std::sqrt(s);
 }
 
+// The picture of [6/6]: x = F_k (the FAM after k blocks, token position k*B), y =
+// layer, FAM row j and dimension d; colour = the value, blue < 0 < red.
+static HeatFigure fam_over_time_figure(const std::vector<float>& fam, int blocks, const FamConfig& cfg) {
+    const int dims = cfg.N * cfg.F * cfg.D;  // fam is [blocks, N, F, D]
+    HeatPanel p;
+    p.rows = dims;
+    p.cols = blocks;
+    p.v.resize((size_t)dims * blocks);
+    for (int k = 0; k < blocks; k++)
+        for (int i = 0; i < dims; i++) p.v[(size_t)i * blocks + k] = fam[(size_t)k * dims + i];  // transpose
+    p.col.name = "F_k: the FAM after k blocks (token position k*B = " + std::to_string(cfg.B) + "k)";
+    for (int k = 0; k < blocks; k++) {
+        p.col.label.push_back(k % 5 == 0 ? "F" + std::to_string(k) : "");
+        p.col.group.push_back(0);
+    }
+    p.row.name = "layer, FAM row j, dim d";
+    for (int i = 0; i < dims; i++) {
+        const int l = i / (cfg.F * cfg.D), j = i / cfg.D % cfg.F;
+        p.row.label.push_back(i % cfg.D == 0 ? "L" + std::to_string(l) + " row " + std::to_string(j) : "");
+        p.row.group.push_back(i / cfg.D);  // a line between FAM rows
+        p.row.fam.push_back(1);
+    }
+    HeatFigure f;
+    f.title = "The FAM over time while streaming: every value of F_0 .. F_" + std::to_string(blocks - 1) + " (" +
+              std::to_string(cfg.N) + " layers x F=" + std::to_string(cfg.F) + " rows x D=" + std::to_string(cfg.D) + ")";
+    f.panels.push_back(p);
+    f.cell_px = 12;
+    f.row_px = 6;
+    f.palette = Palette::Diverging;
+    f.scale = "FAM value (blue < 0 < red)";
+    f.boundary_caption = "line between FAM rows";
+    f.notes.push_back("column k is F_k, the FAM after k blocks (F_0: the initial FAM, from the prompt pass); a column "
+                      "changes once per block, never in between; raw values in fam_over_time.npy [blocks, N, F, D]");
+    return f;
+}
+
 int main(int argc, char** argv) {
     ArgParser args("06_streaming", "Streaming a TransformerFAM token by token with constant memory.");
     args.option("out", "DIR", "where to write the pictures", "build/walkthroughs/out");
@@ -129,11 +165,10 @@ int main(int argc, char** argv) {
                 sf.capacity_bytes());
 
     std::printf("[6/6] the FAM over time (layer 0 and 1, F x D values per block), as a picture\n");
-    const int cols = cfg.N * cfg.F * cfg.D;
     npy_save_f32(out + "/fam_over_time.npy", fam_over_time.data(), {blocks_recorded, cfg.N, cfg.F, cfg.D});
-    heatmap_png(out + "/fam_over_time.png", fam_over_time.data(), blocks_recorded, cols, 6, "");
-    std::printf("      wrote %s/fam_over_time.png and .npy [%d blocks, N=%d, F=%d, D=%d]: row k = the FAM after\n"
-                "      k blocks (row 0: the initial FAM); each row changes once per block, never in between\n\n",
+    heatmap_figure_png(out + "/fam_over_time.png", fam_over_time_figure(fam_over_time, blocks_recorded, cfg));
+    std::printf("      wrote %s/fam_over_time.png and .npy [%d blocks, N=%d, F=%d, D=%d]: column k = F_k, the FAM\n"
+                "      after k blocks (column 0: F_0, the initial FAM); it changes once per block, never in between\n\n",
                 out.c_str(), blocks_recorded, cfg.N, cfg.F, cfg.D);
 
     std::printf("try next: build/fam stream --help (a token file of any length, peak memory printed);\n"

@@ -41,7 +41,9 @@ int cmd_mask(int argc, char** argv) {
                    "  bswa     block sliding window: M whole previous blocks + causal block (Fig. 1b/1c);\n"
                    "           --depth N draws it composed over N layers (the receptive field, Fig. 1d)\n"
                    "  fam      --view block: one complete block tau with memory, FAM keys and FAM rows\n"
-                   "           (Fig. 2b, Alg. 2); --view timeline: [FAM_0, block 0, FAM_1, block 1, ...]\n"
+                   "           (Fig. 2b, Alg. 2); --view timeline: [F_0, block 0, F_1, block 1, ...]\n"
+                   "           F<k>.<j> is row j of F_k, the FAM after k blocks: block tau's FAM keys are\n"
+                   "           F<tau>.<j>, its FAM query rows F<tau+1>.<j> (the FAM their update writes)\n"
                    "ascii goes to stdout unless --out is given; svg too; png and npy need --out.");
     args.option("kind", "K", "causal | swa | bswa | fam", "", true)
         .option("len", "T", "sequence length (all kinds but --kind fam --view block)")
@@ -161,7 +163,7 @@ int cmd_receptive_field(int argc, char** argv) {
     const int fam_earliest = fam_receptive_field_earliest(T, B, M, F, depth, t);
     std::printf("  FAM (F=%d) by reachability through the timeline mask over %d layers: earliest position %d, "
                 "size %d tokens%s\n", F, depth, fam_earliest, t - fam_earliest + 1,
-                fam_earliest == 0 ? ": every earlier token is reachable (FAM_k -> FAM_{k-1} -> ... -> block 0)"
+                fam_earliest == 0 ? ": every earlier token is reachable (F_k -> F_{k-1} -> ... -> block 0)"
                                   : "");
     return closed == earliest ? 0 : 1;
 }

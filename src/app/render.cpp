@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
+#include <sstream>
 #include <stdexcept>
 #include <vector>
 
@@ -302,9 +304,25 @@ std::string mask_svg(const Mask& mk, int cell_px) {
     return s;
 }
 
-// ---- PNG --------------------------------------------------------------------------------
+// ---- PNG: pixels, hatch, text ---------------------------------------------------------
 
-// An RGB image in memory, [h, w, 3].
+// Text in PNGs: stb_easy_font (Debian libstb-dev) draws ASCII as axis-aligned
+// quads on a grid of "units" (a capital letter is about 5 x 7 units, a line 12);
+// we paint each unit as scale x scale pixels.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "stb_easy_font.h"
+#pragma GCC diagnostic pop
+
+static const Rgb kHatchBg = {222, 222, 222};    // masked cell in a heatmap: light grey ...
+static const Rgb kHatchLine = {150, 150, 150};  // ... with darker diagonal stripes
+static const Rgb kBlank = {246, 238, 214};      // heatmap cell with nothing to show (pale sand)
+static const Rgb kText = {34, 34, 34};
+static const Rgb kTextGrey = {85, 85, 85};
+static const Rgb kFamText = {179, 90, 18};      // FAM labels
+static const Rgb kMarkText = {214, 39, 40};     // highlighted labels (e.g. the pass key)
+
+// An RGB image in memory, [h, w, 3]. Drawing outside it is clipped.
 struct Image {
     int w = 0, h = 0;
     std::vector<uint8_t> px;
@@ -315,16 +333,283 @@ struct Image {
             px[3 * i + 2] = bg.b;
         }
     }
+    void put(int x, int y, Rgb c) {
+        if (x < 0 || y < 0 || x >= w || y >= h) return;
+        uint8_t* p = &px[((size_t)y * w + x) * 3];
+        p[0] = c.r;
+        p[1] = c.g;
+        p[2] = c.b;
+    }
     void fill(int x, int y, int fw, int fh, Rgb c) {
-        for (int yy = y; yy < y + fh; yy++)
-            for (int xx = x; xx < x + fw; xx++) {
-                uint8_t* p = &px[((size_t)yy * w + xx) * 3];
-                p[0] = c.r;
-                p[1] = c.g;
-                p[2] = c.b;
-            }
+        for (int yy = std::max(0, y); yy < std::min(h, y + fh); yy++)
+            for (int xx = std::max(0, x); xx < std::min(w, x + fw); xx++) put(xx, yy, c);
+    }
+    // Diagonal stripes in image coordinates, so that neighbouring masked cells form
+    // one hatched area whatever the cell size (even 1-px cells).
+    void hatch(int x, int y, int fw, int fh) {
+        for (int yy = std::max(0, y); yy < std::min(h, y + fh); yy++)
+            for (int xx = std::max(0, x); xx < std::min(w, x + fw); xx++)
+                put(xx, yy, (xx + yy) % 5 == 0 ? kHatchLine : kHatchBg);
+    }
+    void frame(int x, int y, int fw, int fh, Rgb c) {
+        fill(x, y, fw, 1, c);
+        fill(x, y + fh - 1, fw, 1, c);
+        fill(x, y, 1, fh, c);
+        fill(x + fw - 1, y, 1, fh, c);
     }
 };
+
+// stb_easy_font knows ASCII 32..126 only.
+static std::string printable(const std::string& s) {
+    std::string o = s;
+    for (char& ch : o)
+        if (ch < 32 || ch > 126) ch = '?';
+    return o;
+}
+static int text_w(const std::string& s, int scale) {
+    std::string a = printable(s);
+    return stb_easy_font_width(&a[0]) * scale;
+}
+static int text_h(int scale) { return 10 * scale; }  // one line: capitals, descenders, a unit of air
+
+// Draws s with its top-left corner at (x, y); up = true rotates it a quarter turn
+// counter-clockwise (read bottom to top), starting at (x, y) with the glyph tops at x.
+static void draw_text(Image& im, int x, int y, const std::string& s, int scale, Rgb c, bool up = false) {
+    std::string a = printable(s);
+    std::vector<char> buf(a.size() * 640 + 64);
+    const int quads = stb_easy_font_print(0, 0, &a[0], nullptr, buf.data(), (int)buf.size());
+    for (int q = 0; q < quads; q++) {
+        const float* v0 = reinterpret_cast<const float*>(&buf[(size_t)q * 64]);       // (u0, v0)
+        const float* v2 = reinterpret_cast<const float*>(&buf[(size_t)q * 64 + 32]);  // (u1, v1)
+        const int u0 = (int)v0[0], t0 = (int)v0[1], u1 = (int)v2[0], t1 = (int)v2[1];
+        if (!up) im.fill(x + u0 * scale, y + t0 * scale, (u1 - u0) * scale, (t1 - t0) * scale, c);
+        else im.fill(x + t0 * scale, y - u1 * scale, (t1 - t0) * scale, (u1 - u0) * scale, c);
+    }
+}
+// Bold: the same text twice, one pixel apart.
+static void draw_bold(Image& im, int x, int y, const std::string& s, int scale, Rgb c) {
+    draw_text(im, x, y, s, scale, c);
+    draw_text(im, x + 1, y, s, scale, c);
+}
+
+// Greedy word wrap to max_w, measured by `width`; a word longer than a line stands
+// alone on its line (the caller widens the picture to it: text is never cut).
+template <class Width>
+static std::vector<std::string> wrap(const std::string& s, double max_w, Width width) {
+    std::vector<std::string> lines;
+    std::string line, word;
+    std::stringstream ss(s);
+    while (ss >> word) {
+        std::string cand = line.empty() ? word : line + " " + word;
+        if (!line.empty() && width(cand) > max_w) {
+            lines.push_back(line);
+            line = word;
+        } else {
+            line = cand;
+        }
+    }
+    if (!line.empty() || lines.empty()) lines.push_back(line);
+    return lines;
+}
+
+// ---- PNG: one labelled grid ----------------------------------------------------------------
+
+static bool axis_boundary(const HeatAxis& a, int i) {
+    if (i <= 0) return false;
+    bool g = !a.group.empty() && a.group[i] != a.group[i - 1];
+    bool f = !a.fam.empty() && a.fam[i] != a.fam[i - 1];
+    return g || f;
+}
+static bool axis_flag(const std::vector<uint8_t>& v, int i) { return !v.empty() && v[i]; }
+
+// Pixel offset of each cell along an axis (from the grid's inner edge): a 1-px
+// boundary line before every entry where the block or FAM band changes. [n + 1]
+static std::vector<int> cell_starts(const HeatAxis& a, int n, int cell) {
+    std::vector<int> s(n + 1);
+    int x = 0;
+    for (int i = 0; i < n; i++) {
+        if (axis_boundary(a, i)) x++;
+        s[i] = x;
+        x += cell;
+    }
+    s[n] = x;
+    return s;
+}
+
+// Which entries get a tick label: the first entry of every block / FAM band, then
+// highlighted entries, then all others (if cells are large enough), each only where
+// its label (`extent` px across, centred on its cell) overlaps no label placed before it.
+static std::vector<int> pick_ticks(const HeatAxis& a, const std::vector<int>& start, int cell, int extent) {
+    const int n = (int)start.size() - 1;
+    std::vector<std::pair<int, int>> taken;
+    std::vector<int> out;
+    auto try_place = [&](int i) {
+        if (i >= (int)a.label.size() || a.label[i].empty()) return;
+        for (int o : out)
+            if (o == i) return;
+        const int c = start[i] + cell / 2, lo = c - extent / 2, hi = lo + extent;
+        for (auto& t : taken)
+            if (lo < t.second + 1 && t.first < hi + 1) return;
+        taken.push_back({lo, hi});
+        out.push_back(i);
+    };
+    for (int i = 0; i < n; i++)
+        if (i == 0 || axis_boundary(a, i)) try_place(i);
+    for (int i = 0; i < n; i++)
+        if (axis_flag(a.mark, i)) try_place(i);
+    // the rest only when at least every other label can stand: a few stray numbers
+    // between block starts read as boundaries that are not there
+    if (2 * cell >= extent)
+        for (int i = 0; i < n; i++) try_place(i);
+    return out;
+}
+
+static Rgb label_colour(const HeatAxis& a, int i) {
+    return axis_flag(a.mark, i) ? kMarkText : axis_flag(a.fam, i) ? kFamText : kText;
+}
+
+// One grid with its title, axis names and tick labels. measure() fixes the layout,
+// draw() paints it with its top-left corner at (x, y); paint(im, r, c, x, y, w, h)
+// colours one cell.
+struct PngGrid {
+    std::string title;
+    HeatAxis row, col;
+    int rows = 0, cols = 0, cw = 1, ch = 1;
+    std::function<void(Image&, int, int, int, int, int, int)> paint;
+
+    std::vector<int> xs, ys, rticks, cticks;
+    int S = 2, rlab = 0, clab = 0, gw = 0, gh = 0, w = 0, h = 0;
+    bool col_up = true;  // column labels read bottom to top (unless all fit across their cells)
+
+    void measure(int scale) {
+        S = scale;
+        xs = cell_starts(col, cols, cw);
+        ys = cell_starts(row, rows, ch);
+        gw = xs[cols] + 2;  // + the frame
+        gh = ys[rows] + 2;
+        const int th = text_h(S);
+        rticks = pick_ticks(row, ys, ch, th + 2);
+        // column labels lie flat when each fits before the next label (sparse labels
+        // such as "row 0" over groups of cells), else they stand up
+        col_up = false;
+        for (int c = 0, next; c < (int)col.label.size(); c = next) {
+            next = c + 1;
+            while (next < cols && col.label[next].empty()) next++;
+            const int room = next < cols ? xs[next] - xs[c] : 1 << 20;  // the last may overhang the grid
+            if (!col.label[c].empty() && text_w(col.label[c], S) + 4 > room) col_up = true;
+        }
+        cticks = pick_ticks(col, xs, cw, col_up ? th + 2 : 1);
+        rlab = clab = 0;
+        for (int i : rticks) rlab = std::max(rlab, text_w(row.label[i], S) + 8);
+        for (int c : cticks) clab = std::max(clab, col_up ? text_w(col.label[c], S) + 8 : th + 4);
+        w = std::max(th + 6 + rlab + gw, std::max(text_w(title, S) + 2, th + 6 + rlab + text_w(col.name, S)));
+        if (!col_up)
+            for (int c : cticks) w = std::max(w, th + 6 + rlab + xs[c] + text_w(col.label[c], S) + 4);
+        // the row axis name runs up the left side; the panel grows if it is longer than the grid
+        h = (title.empty() ? 0 : th + 8) + th + 6 + clab + std::max(gh, text_w(row.name, S)) + 4;
+    }
+    void draw(Image& im, int x, int y) const {
+        const int th = text_h(S);
+        if (!title.empty()) {
+            draw_bold(im, x, y, title, S, kText);
+            y += th + 8;
+        }
+        const int gx = x + th + 6 + rlab, gy = y + th + 6 + clab;
+        // axis names: "key" centred above the column labels, "query" up the left side
+        const int kw = text_w(col.name, S);
+        draw_text(im, std::max(gx, gx + (gw - kw) / 2), y, col.name, S, kTextGrey);
+        const int qw = text_w(row.name, S);
+        draw_text(im, x, gy + std::max(qw, (gh + qw) / 2), row.name, S, kTextGrey, true);
+        // the frame and boundary lines: the grid area dark, the cells painted over it
+        im.fill(gx, gy, gw, gh, kBoundary);
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) paint(im, r, c, gx + 1 + xs[c], gy + 1 + ys[r], cw, ch);
+        // highlighted entries: a red tick outside the frame, even where no label fits
+        for (int r = 0; r < rows; r++)
+            if (axis_flag(row.mark, r)) im.fill(gx - 4, gy + 1 + ys[r], 4, std::max(1, ch), kMarkText);
+        for (int c = 0; c < cols; c++)
+            if (axis_flag(col.mark, c)) im.fill(gx + 1 + xs[c], gy - 4, std::max(1, cw), 4, kMarkText);
+        for (int r : rticks)
+            draw_text(im, gx - 6 - text_w(row.label[r], S), gy + 1 + ys[r] + ch / 2 - th / 2 + S, row.label[r], S,
+                      label_colour(row, r));
+        for (int c : cticks) {
+            if (col_up)
+                draw_text(im, gx + 1 + xs[c] + cw / 2 - th / 2 + S, gy - 6, col.label[c], S, label_colour(col, c), true);
+            else
+                draw_text(im, gx + 1 + xs[c] + std::max(0, (cw - text_w(col.label[c], S)) / 2), gy - th - 2, col.label[c],
+                          S, label_colour(col, c));
+        }
+    }
+};
+
+// ---- PNG: legend ------------------------------------------------------------------------------
+
+// Legend items laid out left to right, wrapping at the figure's width.
+struct PngLegend {
+    enum Kind { Box, Hatch, Line, TextSample };
+    struct Item {
+        Kind kind;
+        Rgb colour;
+        std::string caption;
+        std::string sample;  // TextSample: the text drawn in `colour`
+    };
+    std::vector<Item> items;
+    void add(Kind k, Rgb c, const std::string& cap, const std::string& sample = "F") { items.push_back({k, c, cap, sample}); }
+
+    // Lays out (and, with im, draws) from (x, y) within width; returns the height used.
+    int place(Image* im, int x0, int y, int width, int S) const {
+        const int th = text_h(S), sw = th;  // swatch size
+        int x = x0, rows = items.empty() ? 0 : 1, y0 = y;
+        for (const Item& it : items) {
+            const int iw = sw + 6 + text_w(it.caption, S) + 18;
+            if (x > x0 && x + iw > x0 + width) {
+                x = x0;
+                y += th + 8;
+                rows++;
+            }
+            if (im) {
+                if (it.kind == Box) {
+                    im->fill(x, y, sw, sw, it.colour);
+                    im->frame(x, y, sw, sw, {136, 136, 136});
+                } else if (it.kind == Hatch) {
+                    im->hatch(x, y, sw, sw);
+                    im->frame(x, y, sw, sw, {136, 136, 136});
+                } else if (it.kind == Line) {
+                    im->fill(x + sw / 2 - 1, y - 1, 2, sw + 2, it.colour);
+                } else {
+                    draw_text(*im, x, y, it.sample, S, it.colour);
+                }
+                draw_text(*im, x + sw + 6, y, it.caption, S, kText);
+            }
+            x += iw;
+        }
+        return rows ? y - y0 + th + 8 : 0;
+    }
+};
+
+// ---- PNG: masks ---------------------------------------------------------------------------------
+
+static HeatAxis heat_axis(const MaskAxis& a, const std::string& name) {
+    HeatAxis h;
+    h.name = name;
+    h.label = a.label;
+    h.group = a.group;
+    for (int f : a.fam) h.fam.push_back(f >= 0);
+    return h;
+}
+
+static bool any(const std::vector<uint8_t>& v) {
+    for (uint8_t x : v)
+        if (x) return true;
+    return false;
+}
+
+static void check_picture_size(const char* fn, long long w, long long h) {
+    if (w > 32768 || h > 32768)
+        throw std::invalid_argument(std::string(fn) + ": a " + std::to_string(w) + " x " + std::to_string(h) +
+                                    " pixel picture is too large (max 32768 per side); use a smaller cell_px "
+                                    "or the .npy dump");
+}
 
 static void append_bytes(void* context, void* data, int size) {
     static_cast<std::string*>(context)->append(static_cast<const char*>(data), (size_t)size);
@@ -337,53 +622,95 @@ static std::string png_encode(const Image& im, const char* fn) {
     return bytes;
 }
 
-static void check_picture_size(const char* fn, long long w, long long h) {
-    if (w > 32768 || h > 32768)
-        throw std::invalid_argument(std::string(fn) + ": a " + std::to_string(w) + " x " + std::to_string(h) +
-                                    " pixel picture is too large (max 32768 per side); use a smaller cell_px "
-                                    "or the .npy dump");
-}
+// Title lines, the grids side by side, the legend (and colour bar, drawn by the
+// caller's `bar` into the space it asks for), then the notes: the one layout of
+// every PNG figure.
+struct PngFigure {
+    std::string title;
+    std::vector<PngGrid> grids;
+    PngLegend legend;
+    std::vector<std::string> notes;
+    int bar_h = 0;                                     // height of the colour bar block (0: none)
+    std::function<void(Image&, int, int, int)> bar;   // draws it at (x, y) within a width
+
+    std::string encode(const char* fn) {
+        const int S = 2, th = text_h(S), margin = 14, gap = 28;
+        int gw = 0, gh = 0;
+        for (size_t k = 0; k < grids.size(); k++) {
+            grids[k].measure(S);
+            gw += grids[k].w + (k ? gap : 0);
+            gh = std::max(gh, grids[k].h);
+        }
+        int width = std::max(gw + 2 * margin, 620);
+        auto measure = [&](const std::string& t) { return (double)text_w(t, S); };
+        std::vector<std::string> tl = wrap(title, width - 2 * margin, measure), nl;
+        for (const std::string& n : notes)
+            for (const std::string& l : wrap(n, width - 2 * margin, measure)) nl.push_back(l);
+        for (const std::string& l : tl) width = std::max(width, text_w(l, S) + 2 * margin);
+        for (const std::string& l : nl) width = std::max(width, text_w(l, S) + 2 * margin);
+        const int title_h = (int)tl.size() * (th + 6) + 8;
+        const int legend_h = legend.place(nullptr, margin, 0, width - 2 * margin, S);
+        const long long height = (long long)margin + title_h + gh + 10 + bar_h + legend_h + (int)nl.size() * (th + 6) + margin;
+        check_picture_size(fn, width, height);
+
+        Image im(width, (int)height, kEmpty);
+        int y = margin;
+        for (const std::string& l : tl) {
+            draw_bold(im, margin, y, l, S, kText);
+            y += th + 6;
+        }
+        y += 8;
+        int x = margin;
+        for (const PngGrid& g : grids) {
+            g.draw(im, x, y);
+            x += g.w + gap;
+        }
+        y += gh + 10;
+        if (bar) bar(im, margin, y, width - 2 * margin);
+        y += bar_h;
+        legend.place(&im, margin, y, width - 2 * margin, S);
+        y += legend_h;
+        for (const std::string& l : nl) {
+            draw_text(im, margin, y, l, S, kTextGrey);
+            y += th + 6;
+        }
+        return png_encode(im, fn);
+    }
+};
 
 std::string mask_png_bytes(const Mask& mk, int cell_px) {
     Drawn d(mk, "mask_png");
     if (cell_px < 0) throw std::invalid_argument("mask_png: cell_px must be >= 0, got " + std::to_string(cell_px));
     const int R = mk.rows, C = mk.cols;
-    const int cell = cell_px > 0 ? cell_px : std::max(1, std::min(8, 1024 / std::max(R, C)));
-    // Boundaries are 1-px lines *between* cells, so even 1-px cells stay intact:
-    // x0[c] = left edge of column c after the margin, the frame and earlier lines.
-    const int margin = 2, frame = 1;
-    std::vector<int> x0(C + 1), y0(R + 1);
-    int x = margin + frame;
-    for (int c = 0; c < C; c++) {
-        if (Drawn::boundary(d.col, c)) x++;
-        x0[c] = x;
-        x += cell;
-    }
-    x0[C] = x;
-    int y = margin + frame;
-    for (int r = 0; r < R; r++) {
-        if (Drawn::boundary(d.row, r)) y++;
-        y0[r] = y;
-        y += cell;
-    }
-    y0[R] = y;
-    const long long W = (long long)x0[C] + frame + margin, H = (long long)y0[R] + frame + margin;
-    check_picture_size("mask_png", W, H);
-
-    Image im((int)W, (int)H, kEmpty);
-    // frame and boundary lines: paint the whole grid area dark, then the cells over it
-    im.fill(margin, margin, (int)W - 2 * margin, (int)H - 2 * margin, kBoundary);
-    for (int r = 0; r < R; r++)
-        for (int c = 0; c < C; c++) {
-            Rgb col = kEmpty;
-            bool f = d.fam_cell(r, c);
-            if (mk.at(r, c)) col = f ? kFam : kToken;
-            else if (f) col = kFamTint;
-            im.fill(x0[c], y0[r], cell, cell, col);
-        }
-    // x0/y0 skip a pixel only at boundaries, so what stays dark is exactly the
-    // frame and the boundary lines
-    return png_encode(im, "mask_png");
+    const int cell = cell_px > 0 ? cell_px : std::max(1, std::min(32, 1000 / std::max(R, C)));
+    check_picture_size("mask_png", (long long)C * cell, (long long)R * cell);
+    const bool fam = d.has_fam();
+    PngGrid g;
+    g.row = heat_axis(d.row, "query");
+    g.col = heat_axis(d.col, "key");
+    g.rows = R;
+    g.cols = C;
+    g.cw = g.ch = cell;
+    g.paint = [&](Image& im, int r, int c, int x, int y, int w, int h) {
+        const bool f = d.fam_cell(r, c);
+        im.fill(x, y, w, h, mk.at(r, c) ? (f ? kFam : kToken) : (f ? kFamTint : kEmpty));
+    };
+    PngFigure fig;
+    fig.title = mk.title;
+    fig.grids.push_back(g);
+    fig.legend.add(PngLegend::Box, kToken, "query attends to key");
+    if (fam) fig.legend.add(PngLegend::Box, kFam, "attends, FAM query or FAM key");
+    fig.legend.add(PngLegend::Box, kEmpty, "masked");
+    if (fam) fig.legend.add(PngLegend::Box, kFamTint, "masked, FAM row/column");
+    if (d.has_boundary()) fig.legend.add(PngLegend::Line, kBoundary, "block boundary");
+    if (fam) fig.legend.add(PngLegend::TextSample, kFamText, "orange labels: FAM rows and keys");
+    bool absent = false;
+    for (const std::string& l : d.col.label) absent = absent || (!l.empty() && l[0] == 'm');
+    fig.notes.push_back("rows are queries (top to bottom), columns are keys (left to right), labelled by token "
+                        "position at each block start and wherever they fit");
+    if (fam) fig.notes.push_back("F<k>.<j> = row j of F_k, the FAM after k completed blocks (F_0 enters block 0)");
+    if (absent) fig.notes.push_back("m<i>: memory slot i of a block before block 0 (it does not exist, so it is masked)");
+    return fig.encode("mask_png");
 }
 
 void mask_png(const std::string& path, const Mask& mk, int cell_px) {
@@ -395,7 +722,12 @@ void mask_npy(const std::string& path, const Mask& mk) {
     npy_save_u8(path, mk.m.data(), {mk.rows, mk.cols});
 }
 
-// ---- float heatmaps -----------------------------------------------------------------------
+// ---- heatmaps: colour scales --------------------------------------------------------------------
+
+static Rgb mix(Rgb p, Rgb q, double a) {
+    auto m = [a](uint8_t x, uint8_t y) { return (uint8_t)std::lround(x + a * (y - x)); };
+    return {m(p.r, q.r), m(p.g, q.g), m(p.b, q.b)};
+}
 
 // White -> light blue -> blue -> dark navy, piecewise linear in v in [0, 1].
 static Rgb ramp(double v) {
@@ -403,27 +735,17 @@ static Rgb ramp(double v) {
     static const Rgb col[4] = {{255, 255, 255}, {166, 199, 232}, {62, 118, 184}, {12, 39, 84}};
     v = std::min(1.0, std::max(0.0, v));
     int i = v < stop[1] ? 0 : v < stop[2] ? 1 : 2;
-    double a = (v - stop[i]) / (stop[i + 1] - stop[i]);
-    auto mix = [a](uint8_t p, uint8_t q) { return (uint8_t)std::lround(p + a * (q - p)); };
-    return {mix(col[i].r, col[i + 1].r), mix(col[i].g, col[i + 1].g), mix(col[i].b, col[i + 1].b)};
+    return mix(col[i], col[i + 1], (v - stop[i]) / (stop[i + 1] - stop[i]));
 }
 
-// The value range of the finite entries; a constant map gets a unit range (drawn white).
-static void value_range(const float* v, size_t n, double* lo, double* hi) {
-    *lo = 1e300;
-    *hi = -1e300;
-    for (size_t i = 0; i < n; i++)
-        if (std::isfinite(v[i])) {
-            *lo = std::min(*lo, (double)v[i]);
-            *hi = std::max(*hi, (double)v[i]);
-        }
-    if (*lo > *hi) *lo = 0, *hi = 1;  // nothing finite
-    if (*hi == *lo) *hi = *lo + 1;
+// Blue (0) -> white (0.5) -> red (1), for signed values centred on 0.
+static Rgb diverging(double v) {
+    v = std::min(1.0, std::max(0.0, v));
+    static const Rgb blue = {33, 102, 172}, white = {255, 255, 255}, red = {178, 24, 43};
+    return v < 0.5 ? mix(blue, white, v / 0.5) : mix(white, red, (v - 0.5) / 0.5);
 }
 
-static Rgb heat(float v, double lo, double hi) {
-    return std::isfinite(v) ? ramp((v - lo) / (hi - lo)) : kNan;
-}
+static Rgb palette_colour(Palette p, double v) { return p == Palette::Diverging ? diverging(v) : ramp(v); }
 
 static void check_heatmap(const char* fn, const float* values, int rows, int cols, int cell_px) {
     if (!values) throw std::invalid_argument(std::string(fn) + ": values is null");
@@ -433,58 +755,381 @@ static void check_heatmap(const char* fn, const float* values, int rows, int col
     if (cell_px < 0) throw std::invalid_argument(std::string(fn) + ": cell_px must be >= 0, got " + std::to_string(cell_px));
 }
 
-void heatmap_png(const std::string& path, const float* values, int rows, int cols, int cell_px,
-                 const std::string& /*title: a PNG carries no text here*/) {
-    check_heatmap("heatmap_png", values, rows, cols, cell_px);
-    const int cell = cell_px > 0 ? cell_px : std::max(1, std::min(8, 1024 / std::max(rows, cols)));
-    const long long W = (long long)cols * cell, H = (long long)rows * cell;
-    check_picture_size("heatmap_png", W, H);
+// Everything both renderers need to know about a figure, checked once.
+struct Scale {
+    Palette palette;
     double lo, hi;
-    value_range(values, (size_t)rows * cols, &lo, &hi);
-    Image im((int)W, (int)H, kEmpty);
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++) im.fill(c * cell, r * cell, cell, cell, heat(values[(size_t)r * cols + c], lo, hi));
-    write_file_atomic(path, png_encode(im, "heatmap_png"));
+    std::vector<double> at;
+    std::vector<std::string> label;
+    double unit(double v) const { return (v - lo) / (hi - lo); }
+};
+
+static std::string short_num(double v) {
+    char s[32];
+    std::snprintf(s, sizeof s, "%.3g", v);
+    return s;
 }
 
-std::string heatmap_svg(const float* values, int rows, int cols, int cell_px, const std::string& title) {
-    check_heatmap("heatmap_svg", values, rows, cols, cell_px);
-    const double cell = cell_px > 0 ? cell_px : std::max(2, std::min(24, 420 / std::max(rows, cols)));
-    double lo, hi;
-    value_range(values, (size_t)rows * cols, &lo, &hi);
-    const double pad = 16, title_h = 26, axis_h = 18;
-    const double gx = pad + axis_h, gy = pad + title_h + axis_h, gw = cols * cell, gh = rows * cell;
-    const double bar_x = gx + gw + 18, bar_w = 14, bar_h = std::max(60.0, std::min(gh, 240.0));
-    const double bottom = gy + std::max(gh, bar_h);
-    const double width = std::max(bar_x + bar_w + 70, 320.0), height = bottom + pad + 18;
-
-    std::string s;
-    s += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(width) + "\" height=\"" + num(height) +
-         "\" viewBox=\"0 0 " + num(width) + " " + num(height) +
-         "\" font-family=\"Helvetica, Arial, sans-serif\" fill=\"#222222\">\n";
-    s += "<title>" + xml_escape(title) + "</title>\n";
-    s += rect(0, 0, width, height, kEmpty);
-    s += text(pad, pad + 14, title, 15, "font-weight=\"bold\"");
-    s += text(gx + gw / 2, pad + title_h + 12, "key", 13, "text-anchor=\"middle\" font-style=\"italic\"");
-    s += text(pad + 12, gy + gh / 2, "query", 13,
-              "text-anchor=\"middle\" font-style=\"italic\" transform=\"rotate(-90 " + num(pad + 12) + " " +
-                  num(gy + gh / 2) + ")\"");
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++)
-            s += rect(gx + c * cell, gy + r * cell, cell, cell, heat(values[(size_t)r * cols + c], lo, hi));
-    s += "<rect x=\"" + num(gx) + "\" y=\"" + num(gy) + "\" width=\"" + num(gw) + "\" height=\"" + num(gh) +
-         "\" fill=\"none\" stroke=\"#222222\" stroke-width=\"1\"/>\n";
-    // colour bar: the ramp's stops as a vertical gradient, largest value on top
-    s += "<defs><linearGradient id=\"ramp\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">";
-    for (double v : {0.0, 0.35, 0.7, 1.0}) s += "<stop offset=\"" + num(v) + "\" stop-color=\"" + hex(ramp(v)) + "\"/>";
-    s += "</linearGradient></defs>\n";
-    s += "<rect x=\"" + num(bar_x) + "\" y=\"" + num(gy) + "\" width=\"" + num(bar_w) + "\" height=\"" + num(bar_h) +
-         "\" fill=\"url(#ramp)\" stroke=\"#888888\" stroke-width=\"0.8\"/>\n";
-    s += text(bar_x + bar_w + 4, gy + 9, num(hi), 10);
-    s += text(bar_x + bar_w + 4, gy + bar_h, num(lo), 10);
-    s += text(pad, bottom + pad + 6,
-              "[" + std::to_string(rows) + ", " + std::to_string(cols) + "]: rows are queries, columns are keys", 11,
-              "fill=\"#555555\"");
-    s += "</svg>\n";
+static Scale figure_scale(const HeatFigure& f, const char* fn) {
+    if (f.panels.empty()) throw std::invalid_argument(std::string(fn) + ": the figure has no panels");
+    double lo = 1e300, hi = -1e300;
+    for (size_t k = 0; k < f.panels.size(); k++) {
+        const HeatPanel& p = f.panels[k];
+        const std::string what = std::string(fn) + ": panel " + std::to_string(k) + " ('" + p.title + "')";
+        if (p.rows < 1 || p.cols < 1 || p.v.size() != (size_t)p.rows * p.cols)
+            throw std::invalid_argument(what + " is [" + std::to_string(p.rows) + ", " + std::to_string(p.cols) +
+                                        "] with " + std::to_string(p.v.size()) + " values");
+        if (!p.cell.empty() && p.cell.size() != p.v.size())
+            throw std::invalid_argument(what + ": " + std::to_string(p.cell.size()) + " cell states for " +
+                                        std::to_string(p.v.size()) + " values");
+        for (const HeatAxis* a : {&p.row, &p.col}) {
+            const size_t n = a == &p.row ? p.rows : p.cols;
+            for (size_t m : {a->label.size(), a->group.size(), a->fam.size(), a->mark.size()})
+                if (m != 0 && m != n)
+                    throw std::invalid_argument(what + ": an axis vector has " + std::to_string(m) + " entries for " +
+                                                std::to_string(n) + " " + (a == &p.row ? "rows" : "columns"));
+        }
+        for (size_t i = 0; i < p.v.size(); i++)
+            if (std::isfinite(p.v[i]) && (p.cell.empty() || p.cell[i] == kCellValue)) {
+                lo = std::min(lo, (double)p.v[i]);
+                hi = std::max(hi, (double)p.v[i]);
+            }
+    }
+    if (lo > hi) lo = 0, hi = 1;
+    Scale s;
+    s.palette = f.palette;
+    if (f.lo < f.hi) {
+        s.lo = f.lo;
+        s.hi = f.hi;
+    } else if (f.palette == Palette::Diverging) {
+        double m = std::max(std::fabs(lo), std::fabs(hi));
+        s.lo = -(m > 0 ? m : 1);
+        s.hi = m > 0 ? m : 1;
+    } else {
+        s.lo = std::min(0.0, lo);  // weights and magnitudes: white is 0, not the smallest value
+        s.hi = hi > s.lo ? hi : s.lo + 1;
+    }
+    if (!f.tick_at.empty()) {
+        if (f.tick_label.size() != f.tick_at.size())
+            throw std::invalid_argument(std::string(fn) + ": " + std::to_string(f.tick_label.size()) +
+                                        " tick labels for " + std::to_string(f.tick_at.size()) + " ticks");
+        s.at = f.tick_at;
+        s.label = f.tick_label;
+    } else {
+        for (double v : {s.lo, (s.lo + s.hi) / 2, s.hi}) {
+            s.at.push_back(v);
+            s.label.push_back(short_num(v));
+        }
+    }
     return s;
+}
+
+static bool figure_has(const HeatFigure& f, uint8_t state) {
+    for (const HeatPanel& p : f.panels) {
+        for (size_t i = 0; i < p.v.size(); i++) {
+            uint8_t c = p.cell.empty() ? (uint8_t)kCellValue : p.cell[i];
+            if (c == kCellValue && !std::isfinite(p.v[i])) c = kCellMasked;
+            if (c == state) return true;
+        }
+    }
+    return false;
+}
+static bool figure_has_axis(const HeatFigure& f, bool fam) {
+    for (const HeatPanel& p : f.panels)
+        if (any(fam ? p.row.fam : p.row.mark) || any(fam ? p.col.fam : p.col.mark)) return true;
+    return false;
+}
+static bool figure_has_boundary(const HeatFigure& f) {
+    for (const HeatPanel& p : f.panels) {
+        for (int i = 1; i < p.rows; i++)
+            if (axis_boundary(p.row, i)) return true;
+        for (int i = 1; i < p.cols; i++)
+            if (axis_boundary(p.col, i)) return true;
+    }
+    return false;
+}
+
+// ---- heatmaps: PNG --------------------------------------------------------------------------------
+
+std::string heatmap_figure_png_bytes(const HeatFigure& f) {
+    const char* fn = "heatmap_figure_png";
+    const Scale sc = figure_scale(f, fn);
+    if (f.cell_px < 0 || f.row_px < 0) throw std::invalid_argument(std::string(fn) + ": cell sizes must be >= 0");
+    int total_cols = 0;
+    for (const HeatPanel& p : f.panels) total_cols += p.cols;
+    const int cw = f.cell_px > 0 ? f.cell_px : std::max(1, std::min(24, 1000 / std::max(1, total_cols)));
+    const int ch = f.row_px > 0 ? f.row_px : cw;
+    PngFigure fig;
+    fig.title = f.title;
+    for (const HeatPanel& p : f.panels) {
+        check_picture_size(fn, (long long)p.cols * cw, (long long)p.rows * ch);
+        PngGrid g;
+        g.title = p.title;
+        g.row = p.row;
+        g.col = p.col;
+        g.rows = p.rows;
+        g.cols = p.cols;
+        g.cw = cw;
+        g.ch = ch;
+        const HeatPanel* pp = &p;
+        g.paint = [pp, &sc](Image& im, int r, int c, int x, int y, int w, int h) {
+            const size_t k = (size_t)r * pp->cols + c;
+            const uint8_t st = pp->cell.empty() ? (uint8_t)kCellValue : pp->cell[k];
+            if (st == kCellBlank) im.fill(x, y, w, h, kBlank);
+            else if (st == (uint8_t)kCellMasked || !std::isfinite(pp->v[k])) im.hatch(x, y, w, h);
+            else im.fill(x, y, w, h, palette_colour(sc.palette, sc.unit(pp->v[k])));
+        };
+        fig.grids.push_back(g);
+    }
+    // the colour bar: the caption, a 300-px gradient, tick marks and labels under it
+    const int S = 2, th = text_h(S), bar_w = 300, bar_hh = 14;
+    fig.bar_h = th + 4 + bar_hh + 4 + th + 12;
+    fig.bar = [&sc, &f, th, bar_hh, bar_w, S](Image& im, int x, int y, int /*width*/) {
+        draw_text(im, x, y, "colour: " + f.scale, S, kText);
+        const int by = y + th + 4;
+        for (int i = 0; i < bar_w; i++)
+            im.fill(x + i, by, 1, bar_hh, palette_colour(sc.palette, i / (double)(bar_w - 1)));
+        im.frame(x - 1, by - 1, bar_w + 2, bar_hh + 2, {136, 136, 136});
+        int last_end = -1000;
+        for (size_t i = 0; i < sc.at.size(); i++) {
+            const int tx = x + (int)std::lround(std::min(1.0, std::max(0.0, sc.unit(sc.at[i]))) * (bar_w - 1));
+            im.fill(tx, by + bar_hh, 1, 5, kText);
+            const int lw = text_w(sc.label[i], S);
+            const int lx = std::max(std::max(x - 4, last_end + 6), tx - lw / 2);
+            draw_text(im, lx, by + bar_hh + 6, sc.label[i], S, kText);
+            last_end = lx + lw;
+        }
+    };
+    if (figure_has(f, kCellMasked)) fig.legend.add(PngLegend::Hatch, kHatchBg, f.masked_caption);
+    if (figure_has(f, kCellBlank) && !f.blank_caption.empty()) fig.legend.add(PngLegend::Box, kBlank, f.blank_caption);
+    if (figure_has_boundary(f)) fig.legend.add(PngLegend::Line, kBoundary, f.boundary_caption);
+    if (figure_has_axis(f, true)) fig.legend.add(PngLegend::TextSample, kFamText, "orange label: FAM row or key");
+    if (figure_has_axis(f, false))
+        fig.legend.add(PngLegend::TextSample, kMarkText, "red label or tick: highlighted token", "7");
+    fig.notes = f.notes;
+    return fig.encode(fn);
+}
+
+void heatmap_figure_png(const std::string& path, const HeatFigure& f) {
+    write_file_atomic(path, heatmap_figure_png_bytes(f));
+}
+
+// ---- heatmaps: SVG --------------------------------------------------------------------------------
+
+static double svg_text_w(const std::string& s, double fs) { return s.size() * fs * 0.6; }
+
+static const char* kHatchDefs =
+    "<defs><pattern id=\"masked\" width=\"5\" height=\"5\" patternUnits=\"userSpaceOnUse\" "
+    "patternTransform=\"rotate(45)\"><rect width=\"5\" height=\"5\" fill=\"#dedede\"/>"
+    "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"5\" stroke=\"#969696\" stroke-width=\"1.4\"/></pattern></defs>\n";
+
+std::string heatmap_figure_svg(const HeatFigure& f) {
+    const char* fn = "heatmap_figure_svg";
+    const Scale sc = figure_scale(f, fn);
+    int total_cols = 0;
+    for (const HeatPanel& p : f.panels) total_cols += p.cols;
+    const double cw = f.cell_px > 0 ? f.cell_px : std::max(2, std::min(28, 560 / std::max(1, total_cols)));
+    const double ch = f.row_px > 0 ? f.row_px : cw;
+    const double fs = std::min(12.0, std::max(8.0, std::min(cw, ch) * 0.7)), pad = 16, gap = 30;
+    const double th = fs + 4;
+
+    // measure each panel: its tick labels (those that fit), label widths, size
+    struct Lay {
+        std::vector<int> xs, ys, rt, ct;
+        double rlab = 0, clab = 0, w = 0, h = 0;
+    };
+    std::vector<Lay> lays;
+    double panels_w = 0, panels_h = 0;
+    for (const HeatPanel& p : f.panels) {
+        Lay L;
+        L.xs = cell_starts(p.col, p.cols, (int)cw);
+        L.ys = cell_starts(p.row, p.rows, (int)ch);
+        L.rt = pick_ticks(p.row, L.ys, (int)ch, (int)th);
+        L.ct = pick_ticks(p.col, L.xs, (int)cw, (int)th);
+        for (int i : L.rt) L.rlab = std::max(L.rlab, svg_text_w(p.row.label[i], fs) + 6);
+        for (int c : L.ct) L.clab = std::max(L.clab, svg_text_w(p.col.label[c], fs) + 6);
+        L.w = std::max(14 + 4 + L.rlab + L.xs[p.cols], svg_text_w(p.title, 13));
+        L.h = (p.title.empty() ? 0 : 20) + 16 + L.clab + L.ys[p.rows];
+        panels_w += L.w + (lays.empty() ? 0 : gap);
+        panels_h = std::max(panels_h, L.h);
+        lays.push_back(L);
+    }
+    double width = std::max(panels_w + 2 * pad, 480.0);
+    auto m15 = [](const std::string& t) { return svg_text_w(t, 15); };
+    auto m11 = [](const std::string& t) { return svg_text_w(t, 11); };
+    std::vector<std::string> tl = wrap(f.title, width - 2 * pad, m15), nl;
+    for (const std::string& n : f.notes)
+        for (const std::string& l : wrap(n, width - 2 * pad, m11)) nl.push_back(l);
+    for (const std::string& l : tl) width = std::max(width, m15(l) + 2 * pad);
+    for (const std::string& l : nl) width = std::max(width, m11(l) + 2 * pad);
+
+    std::string body;
+    double y = pad;
+    for (const std::string& l : tl) {
+        body += text(pad, y + 14, l, 15, "font-weight=\"bold\"");
+        y += 20;
+    }
+    y += 6;
+    double x = pad;
+    for (size_t k = 0; k < f.panels.size(); k++) {
+        const HeatPanel& p = f.panels[k];
+        const Lay& L = lays[k];
+        double py = y;
+        if (!p.title.empty()) {
+            body += text(x, py + 13, p.title, 13, "font-weight=\"bold\"");
+            py += 20;
+        }
+        const double gx = x + 18 + L.rlab, gy = py + 16 + L.clab, gw = L.xs[p.cols], gh = L.ys[p.rows];
+        body += text(gx + gw / 2, py + 11, p.col.name, 12, "text-anchor=\"middle\" font-style=\"italic\" fill=\"#555555\"");
+        body += text(x + 11, gy + gh / 2, p.row.name, 12,
+                     "text-anchor=\"middle\" font-style=\"italic\" fill=\"#555555\" transform=\"rotate(-90 " +
+                         num(x + 11) + " " + num(gy + gh / 2) + ")\"");
+        body += rect(gx, gy, gw, gh, kBoundary);  // boundary lines show between the cells
+        for (int r = 0; r < p.rows; r++)
+            for (int c = 0; c < p.cols;) {
+                // one rect per run of cells of the same colour
+                auto colour = [&](int cc) -> std::string {
+                    const size_t k2 = (size_t)r * p.cols + cc;
+                    const uint8_t st = p.cell.empty() ? (uint8_t)kCellValue : p.cell[k2];
+                    if (st == kCellBlank) return hex(kBlank);
+                    if (st == (uint8_t)kCellMasked || !std::isfinite(p.v[k2])) return "url(#masked)";
+                    return hex(palette_colour(sc.palette, sc.unit(p.v[k2])));
+                };
+                const std::string col = colour(c);
+                int e = c + 1;
+                while (e < p.cols && L.xs[e] == L.xs[e - 1] + (int)cw && colour(e) == col) e++;
+                body += "<rect x=\"" + num(gx + L.xs[c]) + "\" y=\"" + num(gy + L.ys[r]) + "\" width=\"" +
+                        num(L.xs[e - 1] + cw - L.xs[c]) + "\" height=\"" + num(ch) + "\" fill=\"" + col + "\"/>\n";
+                c = e;
+            }
+        auto colour_attr = [](const HeatAxis& a, int i) {
+            return axis_flag(a.mark, i) ? std::string(" fill=\"#d62728\" font-weight=\"bold\"")
+                   : axis_flag(a.fam, i) ? std::string(" fill=\"#b35a12\"")
+                                         : std::string();
+        };
+        for (int r : L.rt)
+            body += text(gx - 4, gy + L.ys[r] + ch / 2 + fs * 0.35, p.row.label[r], fs,
+                         "text-anchor=\"end\"" + colour_attr(p.row, r));
+        for (int c : L.ct) {
+            const double cx = gx + L.xs[c] + cw / 2 + fs * 0.35, cy = gy - 4;
+            body += text(cx, cy, p.col.label[c], fs,
+                         "transform=\"rotate(-90 " + num(cx) + " " + num(cy) + ")\"" + colour_attr(p.col, c));
+        }
+        x += L.w + gap;
+    }
+    y += panels_h + 16;
+
+    // colour bar: caption, gradient, ticks
+    body += "<defs><linearGradient id=\"scale\" x1=\"0\" y1=\"0\" x2=\"1\" y2=\"0\">";
+    for (int i = 0; i <= 10; i++)
+        body += "<stop offset=\"" + num(i / 10.0) + "\" stop-color=\"" + hex(palette_colour(sc.palette, i / 10.0)) + "\"/>";
+    body += "</linearGradient></defs>\n";
+    body += text(pad, y + 11, "colour: " + f.scale, 11);
+    const double bw = 260, by = y + 16;
+    body += "<rect x=\"" + num(pad) + "\" y=\"" + num(by) + "\" width=\"" + num(bw) +
+            "\" height=\"12\" fill=\"url(#scale)\" stroke=\"#888888\" stroke-width=\"0.8\"/>\n";
+    double last_end = -1e9;
+    for (size_t i = 0; i < sc.at.size(); i++) {
+        const double tx = pad + std::min(1.0, std::max(0.0, sc.unit(sc.at[i]))) * bw;
+        body += "<line x1=\"" + num(tx) + "\" y1=\"" + num(by + 12) + "\" x2=\"" + num(tx) + "\" y2=\"" + num(by + 16) +
+                "\" stroke=\"#222222\"/>\n";
+        const double lw = svg_text_w(sc.label[i], 10), lx = std::max(std::max(pad - 4, last_end + 4), tx - lw / 2);
+        body += text(lx, by + 26, sc.label[i], 10);
+        last_end = lx + lw;
+    }
+    y = by + 40;
+    Legend lg(pad, y, width - 2 * pad);
+    std::string hatch_items;
+    if (figure_has(f, kCellMasked)) {
+        // the Legend helper draws plain boxes; draw the hatched swatch over its box
+        hatch_items += "<rect x=\"" + num(lg.x) + "\" y=\"" + num(lg.y - 10) +
+                       "\" width=\"12\" height=\"12\" fill=\"url(#masked)\" stroke=\"#888888\" stroke-width=\"0.8\"/>\n";
+        lg.item("box", kHatchBg, f.masked_caption);
+    }
+    if (figure_has(f, kCellBlank) && !f.blank_caption.empty()) lg.item("box", kBlank, f.blank_caption);
+    if (figure_has_boundary(f)) lg.item("line", kBoundary, f.boundary_caption);
+    if (figure_has_axis(f, true)) lg.item("box", kFam, "orange label: FAM row or key");
+    if (figure_has_axis(f, false)) lg.item("box", {214, 39, 40}, "red label: highlighted token");
+    body += lg.svg + hatch_items;
+    y = lg.y + (lg.svg.empty() ? 0 : 20);
+    for (const std::string& l : nl) {
+        body += text(pad, y + 4, l, 11, "fill=\"#555555\"");
+        y += 16;
+    }
+    const double height = y + pad;
+    return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(width) + "\" height=\"" + num(height) +
+           "\" viewBox=\"0 0 " + num(width) + " " + num(height) +
+           "\" font-family=\"Helvetica, Arial, sans-serif\" fill=\"#222222\">\n<title>" + xml_escape(f.title) +
+           "</title>\n" + kHatchDefs + rect(0, 0, width, height, kEmpty) + body + "</svg>\n";
+}
+
+// ---- heatmaps: the quick forms ------------------------------------------------------------------
+
+// A panel of raw values with index labels (or a mask's labels and masked cells).
+static HeatFigure quick_figure(const float* values, int rows, int cols, int cell_px, const std::string& title,
+                               const Mask* mask, const char* fn) {
+    check_heatmap(fn, values, rows, cols, cell_px);
+    HeatFigure f;
+    f.title = title;
+    f.cell_px = cell_px;
+    HeatPanel p;
+    p.rows = rows;
+    p.cols = cols;
+    p.v.assign(values, values + (size_t)rows * cols);
+    if (mask) {
+        Drawn d(*mask, fn);
+        if (mask->rows != rows || mask->cols != cols)
+            throw std::invalid_argument(std::string(fn) + ": the mask is [" + std::to_string(mask->rows) + ", " +
+                                        std::to_string(mask->cols) + "], the values [" + std::to_string(rows) + ", " +
+                                        std::to_string(cols) + "]");
+        p.row = heat_axis(d.row, "query");
+        p.col = heat_axis(d.col, "key");
+        p.cell = mask->m;  // 1 = kCellValue, 0 = kCellMasked
+        f.scale = "attention weight";
+        f.notes.push_back("rows are queries, columns are keys; F<k>.<j> = row j of F_k, the FAM after k blocks");
+        f.panels.push_back(p);
+        return f;
+    }
+    p.row.name = "row";
+    p.col.name = "column";
+    for (int r = 0; r < rows; r++) p.row.label.push_back(std::to_string(r));
+    for (int c = 0; c < cols; c++) p.col.label.push_back(std::to_string(c));
+    // An attention map (every row in [0, 1] and summing to 1): exact zeros are masked keys.
+    bool attention = true;
+    for (int r = 0; r < rows && attention; r++) {
+        double sum = 0;
+        for (int c = 0; c < cols; c++) {
+            const float v = values[(size_t)r * cols + c];
+            if (!(v >= 0.0f && v <= 1.0f)) attention = false;
+            sum += v;
+        }
+        attention = attention && std::fabs(sum - 1.0) < 1e-3;
+    }
+    if (attention) {
+        p.row.name = "query (row)";
+        p.col.name = "key (column)";
+        p.cell.assign(p.v.size(), kCellValue);
+        for (size_t i = 0; i < p.v.size(); i++)
+            if (p.v[i] == 0.0f) p.cell[i] = kCellMasked;
+        f.scale = "attention weight";
+        f.masked_caption = "masked (weight exactly 0)";
+        f.notes.push_back("[" + std::to_string(rows) + ", " + std::to_string(cols) +
+                          "]: rows are queries, columns are keys; each row sums to 1");
+    } else {
+        f.masked_caption = "no value (NaN)";
+        f.notes.push_back("[" + std::to_string(rows) + ", " + std::to_string(cols) + "] values");
+    }
+    f.panels.push_back(p);
+    return f;
+}
+
+void heatmap_png(const std::string& path, const float* values, int rows, int cols, int cell_px,
+                 const std::string& title) {
+    HeatFigure f = quick_figure(values, rows, cols, cell_px, title, nullptr, "heatmap_png");
+    write_file_atomic(path, heatmap_figure_png_bytes(f));
+}
+
+std::string heatmap_svg(const float* values, int rows, int cols, int cell_px, const std::string& title,
+                        const Mask* mask) {
+    return heatmap_figure_svg(quick_figure(values, rows, cols, cell_px, title, mask, "heatmap_svg"));
 }

@@ -4,7 +4,8 @@
 //
 //   ASCII  for terminals, tests and docs: '#' attends, '.' masked
 //   SVG    for docs: small masks with tick labels, block boundaries, FAM colour
-//   PNG    for masks too large to read as SVG (a few pixels per cell)
+//   PNG    for masks too large to read as SVG (a few pixels per cell), with title,
+//          axis names, tick labels at block boundaries and a legend
 //   .npy   for Python: the raw 0/1 grid, |u1 [rows, cols]
 //
 // Colours: token cells blue, cells of a FAM row or FAM key orange, FAM rows and
@@ -29,8 +30,10 @@ std::string mask_ascii(const Mask& mk);
 // into one rect so that the file stays small.
 std::string mask_svg(const Mask& mk, int cell_px = 0);
 
-// PNG, written atomically (PATH.tmp + rename). cell_px = 0: 1..8 px per cell so
-// the picture is about 1024 px. Block boundaries are 1-px dark lines between cells.
+// PNG, written atomically (PATH.tmp + rename). cell_px = 0: 1..32 px per cell so
+// the grid is about 1000 px. Block boundaries are 1-px dark lines between cells;
+// around the grid: the title, "key" / "query" axis names, tick labels (the label of
+// the first entry of each block or FAM band, more where they fit), the legend.
 void mask_png(const std::string& path, const Mask& mk, int cell_px = 0);
 // The same picture as PNG file bytes (for tests and for callers that embed it).
 std::string mask_png_bytes(const Mask& mk, int cell_px = 0);
@@ -38,12 +41,78 @@ std::string mask_png_bytes(const Mask& mk, int cell_px = 0);
 // The 0/1 grid as .npy, dtype |u1, shape [rows, cols].
 void mask_npy(const std::string& path, const Mask& mk);
 
-// Float heatmap of values [rows, cols] (row-major), e.g. attention weights with
-// queries as rows. Colours run from white (the smallest value) to dark blue (the
-// largest); NaN/inf cells are grey. The PNG has no text, so `title` is unused there.
+// ---- labelled heatmaps (attention weights, FAM states; paper Fig. 4, Fig. 11) --------
+//
+// A figure: a title (wrapped, never cut), one or more panels side by side, each with
+// its title, axis names, tick labels and block boundaries, then a legend (colour bar,
+// the masked-cell hatch, label colours) and a few lines saying how to read it.
+// Masked cells are hatched grey, a colour that is not on any colour scale, so that a
+// masked cell never looks like a small weight.
+
+// One axis of a panel. Each vector has one entry per row (column), or is empty.
+struct HeatAxis {
+    std::string name;                // e.g. "query (token position; F<k>.<j> = row j of F_k)"
+    std::vector<std::string> label;  // tick labels, "" = none; drawn where they fit, block starts first
+    std::vector<int> group;          // a boundary line where the group changes (empty: no lines)
+    std::vector<uint8_t> fam;        // 1: a FAM row/key, its label orange
+    std::vector<uint8_t> mark;       // 1: a highlighted entry (e.g. the pass key), its label red
+};
+
+// What one cell of a panel shows.
+enum HeatCell : uint8_t {
+    kCellMasked = 0,  // the query may not see the key: hatched grey
+    kCellValue = 1,   // a value, coloured on the figure's scale
+    kCellBlank = 2,   // nothing to show (e.g. not computed yet): the blank colour of the legend
+};
+
+struct HeatPanel {
+    std::string title;
+    int rows = 0, cols = 0;
+    std::vector<float> v;       // [rows, cols]; a non-finite value is drawn as masked
+    std::vector<uint8_t> cell;  // [rows, cols] HeatCell of each cell (empty: all kCellValue)
+    HeatAxis row, col;
+};
+
+enum class Palette {
+    Sequential,  // white (lo) -> light blue -> blue -> dark navy (hi): weights, magnitudes
+    Diverging,   // blue (lo) -> white (0) -> red (hi): signed values such as FAM entries
+};
+
+struct HeatFigure {
+    std::string title;               // wrapped to the figure's width
+    std::vector<HeatPanel> panels;   // side by side, left to right
+    int cell_px = 0;                 // cell width in pixels (0: the figure is about 1000 px wide)
+    int row_px = 0;                  // cell height (0: the cell width)
+    Palette palette = Palette::Sequential;
+    double lo = 0, hi = 0;           // colour scale; lo >= hi: min(0, smallest value)..largest
+                                     // (Diverging: symmetric around 0)
+    std::string scale = "value";     // colour bar caption
+    std::vector<double> tick_at;     // colour bar ticks on the scale ...
+    std::vector<std::string> tick_label;  // ... and their text (empty: lo, middle, hi)
+    std::string masked_caption = "masked: the query may not see this key";
+    std::string blank_caption;       // legend entry for kCellBlank cells (empty: no entry)
+    std::string boundary_caption = "block boundary";  // legend entry for the group lines
+    std::vector<std::string> notes;  // lines under the legend, wrapped: how to read the picture
+};
+
+// PNG (text drawn with stb_easy_font), written atomically; and its bytes.
+void heatmap_figure_png(const std::string& path, const HeatFigure& f);
+std::string heatmap_figure_png_bytes(const HeatFigure& f);
+// The same figure as a self-contained SVG.
+std::string heatmap_figure_svg(const HeatFigure& f);
+
+// A quick heatmap of values [rows, cols] (row-major), rows and columns labelled by
+// their index, colours from white (smallest) to dark navy (largest), a colour bar;
+// non-finite cells are hatched ("no value"). `title` is wrapped, never cut.
 void heatmap_png(const std::string& path, const float* values, int rows, int cols, int cell_px,
                  const std::string& title);
-std::string heatmap_svg(const float* values, int rows, int cols, int cell_px, const std::string& title);
+// The same as SVG. With `mask` ([rows, cols], e.g. the fam_block_mask the weights
+// were computed under) the axes take its labels and block boundaries and its 0 cells
+// are hatched as masked. Without it, a map whose every row sums to 1 (attention
+// weights) has its exact zeros hatched as masked: softmax gives exactly 0 only to
+// a key that was masked out (a -inf score).
+std::string heatmap_svg(const float* values, int rows, int cols, int cell_px, const std::string& title,
+                        const Mask* mask = nullptr);
 
 // Text made safe for XML/HTML text and attributes (& < > ").
 std::string xml_escape(const std::string& s);

@@ -95,7 +95,7 @@ VizRun viz_run(const ModelWeights& w, const std::vector<int>& tokens, const std:
             throw std::logic_error("viz_run: observer reported layer " + std::to_string(b.layer) + " block " +
                                    std::to_string(b.tau));
         seen[b.layer][b.tau]++;
-        b.fam_next.resize((size_t)r.F * r.D);  // F_tau: [F, D] (the reused buffer never shrinks)
+        b.fam_next.resize((size_t)r.F * r.D);  // F_{tau+1}: [F, D] (the reused buffer never shrinks)
         r.blocks[b.layer][b.tau] = std::move(b);
     }
     for (int l = 0; l < r.N; l++)
@@ -120,7 +120,7 @@ Timeline make_timeline(int T, int B, int M, int F) {
     tl.ncomplete = T / B;
     tl.fam_start.resize(tl.ncomplete + 1);
     tl.block_start.resize(tl.nblocks);
-    // the same walk as fam_timeline_mask (src/masks.cpp): FAM_k, then block k
+    // the same walk as fam_timeline_mask (src/masks.cpp): F_k, then block k
     int i = 0;
     for (int k = 0; k <= tl.nblocks; k++) {
         if (k <= tl.ncomplete) {
@@ -381,11 +381,19 @@ static std::string ramp_hex(double v) {
 static const char* kFamColour = "#d9731c";   // FAM labels and bars (orange, as in src/render.cpp)
 static const char* kMarkColour = "#d62728";  // highlighted tokens (e.g. the pass key)
 
+// The hatch of masked cells (the same as render.cpp's): defined once per <svg>; a
+// page with several inline SVGs gets identical copies, any of which serves.
+static const char* kMaskedPattern =
+    "<defs><pattern id=\"masked\" width=\"5\" height=\"5\" patternUnits=\"userSpaceOnUse\" "
+    "patternTransform=\"rotate(45)\"><rect width=\"5\" height=\"5\" fill=\"#dedede\"/>"
+    "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"5\" stroke=\"#969696\" stroke-width=\"1.4\"/></pattern></defs>\n";
+
 static std::string svg_open(double w, double h, bool standalone) {
     std::string s = "<svg ";
     if (standalone) s += "xmlns=\"http://www.w3.org/2000/svg\" ";
     return s + "width=\"" + num(w, 0) + "\" height=\"" + num(h, 0) + "\" viewBox=\"0 0 " + num(w, 0) + " " +
-           num(h, 0) + "\" font-family=\"Helvetica, Arial, sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
+           num(h, 0) + "\" font-family=\"Helvetica, Arial, sans-serif\">\n" + kMaskedPattern +
+           "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
 }
 static std::string svg_text(double x, double y, const std::string& t, double size, const std::string& extra = "") {
     return "<text x=\"" + num(x, 1) + "\" y=\"" + num(y, 1) + "\" font-size=\"" + num(size, 1) + "\" " + extra + ">" +
@@ -412,14 +420,31 @@ struct Axis {
 
 struct Panel {
     const float* v = nullptr;          // [rows, cols]
-    const uint8_t* allowed = nullptr;  // [rows, cols] or null (all)
+    const uint8_t* allowed = nullptr;  // [rows, cols] or null (all); 0 = masked (hatched)
     Axis row, col;
-    double cell = 8;
+    double cell = 8;                   // cell height (and width unless cell_w > 0)
+    double cell_w = 0;                 // cell width (0: cell)
     double hi = 0;                     // colour scale 0..hi (hi <= 0: the panel's max)
     bool labels = true;
     bool values = false;               // print the numbers inside cells
     std::string title;
 };
+
+// A number short enough for a table cell: 3 significant digits, no exponent below 1000.
+static std::string cell_num(double v) {
+    char b[32];
+    if (!std::isfinite(v)) return "-";
+    if (std::fabs(v) >= 100) std::snprintf(b, sizeof b, "%.0f", v);
+    else if (std::fabs(v) >= 10) std::snprintf(b, sizeof b, "%.1f", v);
+    else std::snprintf(b, sizeof b, "%.2f", v);
+    return b;
+}
+// The width a panel's cells need so that their numbers fit at font size fs.
+static double value_cell_w(const float* v, size_t n, double fs) {
+    size_t chars = 1;
+    for (size_t i = 0; i < n; i++) chars = std::max(chars, cell_num(v[i]).size());
+    return chars * fs * 0.62 + 8;
+}
 
 // Draws the panel with its top-left corner at (x, y); *w and *h receive its size.
 static std::string panel_svg(const Panel& p, double x, double y, double* w, double* h) {
@@ -429,8 +454,9 @@ static std::string panel_svg(const Panel& p, double x, double y, double* w, doub
         for (size_t i = 0; i < (size_t)rows * cols; i++)
             if (std::isfinite(p.v[i]) && (!p.allowed || p.allowed[i])) hi = std::max(hi, (double)p.v[i]);
     if (hi <= 0) hi = 1;
-    const bool labels = p.labels && p.cell >= 6;
-    const double fs = std::min(11.0, p.cell * 0.85);
+    const double cw = p.cell_w > 0 ? p.cell_w : p.cell, ch = p.cell;
+    const bool labels = p.labels && ch >= 6;
+    const double fs = std::min(11.0, ch * 0.85);
     size_t lr = 0, lc = 0;
     if (labels) {
         for (auto& s : p.row.label) lr = std::max(lr, s.size());
@@ -438,13 +464,14 @@ static std::string panel_svg(const Panel& p, double x, double y, double* w, doub
     }
     const double title_h = p.title.empty() ? 0 : 16;
     const double lw = labels ? lr * fs * 0.62 + 6 : 0, lh = labels ? lc * fs * 0.62 + 6 : 0;
-    const double gx = x + lw, gy = y + title_h + lh, gw = cols * p.cell, gh = rows * p.cell;
+    const double gx = x + lw, gy = y + title_h + lh, gw = cols * cw, gh = rows * ch;
     std::string s;
     if (!p.title.empty()) s += svg_text(x, y + 12, p.title, 12, "font-weight=\"bold\"");
+    // masked cells: the hatch under everything; allowed cells are painted over it, one
+    // white rect per run of them in a row, then one rect per cell whose colour is not
+    // (nearly) white; keeps large panels small
     s += "<rect x=\"" + num(gx, 1) + "\" y=\"" + num(gy, 1) + "\" width=\"" + num(gw, 1) + "\" height=\"" + num(gh, 1) +
-         "\" fill=\"#f0f0f0\"/>\n";  // masked cells stay this light grey
-    // allowed cells: one white rect per run of them in a row, then one rect per cell
-    // whose colour is not (nearly) white; keeps large panels small
+         "\" fill=\"url(#masked)\"/>\n";
     auto ok = [&](size_t k) { return !p.allowed || p.allowed[k]; };
     for (int i = 0; i < rows; i++)
         for (int c = 0; c < cols;) {
@@ -454,29 +481,31 @@ static std::string panel_svg(const Panel& p, double x, double y, double* w, doub
             }
             int e = c;
             while (e < cols && ok((size_t)i * cols + e)) e++;
-            s += "<rect x=\"" + num(gx + c * p.cell, 1) + "\" y=\"" + num(gy + i * p.cell, 1) + "\" width=\"" +
-                 num((e - c) * p.cell, 1) + "\" height=\"" + num(p.cell, 1) + "\" fill=\"#ffffff\"/>\n";
+            s += "<rect x=\"" + num(gx + c * cw, 1) + "\" y=\"" + num(gy + i * ch, 1) + "\" width=\"" +
+                 num((e - c) * cw, 1) + "\" height=\"" + num(ch, 1) + "\" fill=\"#ffffff\"/>\n";
             c = e;
         }
+    const double vfs = std::min(11.0, ch * 0.42);
     for (int i = 0; i < rows; i++)
         for (int c = 0; c < cols; c++) {
             const size_t k = (size_t)i * cols + c;
             if (!ok(k)) continue;
             const double val = p.v[k];
             if (std::isfinite(val) && val / hi < 0.01 && !p.values) continue;  // white already
-            s += "<rect x=\"" + num(gx + c * p.cell, 1) + "\" y=\"" + num(gy + i * p.cell, 1) + "\" width=\"" +
-                 num(p.cell, 1) + "\" height=\"" + num(p.cell, 1) + "\" fill=\"" + ramp_hex(val / hi) + "\"/>\n";
-            if (p.values && p.cell >= 18)
-                s += svg_text(gx + (c + 0.5) * p.cell, gy + (i + 0.65) * p.cell, num(val, 2), p.cell * 0.36,
+            s += "<rect x=\"" + num(gx + c * cw, 1) + "\" y=\"" + num(gy + i * ch, 1) + "\" width=\"" +
+                 num(cw, 1) + "\" height=\"" + num(ch, 1) + "\" fill=\"" +
+                 (std::isfinite(val) ? ramp_hex(val / hi) : std::string("url(#masked)")) + "\"/>\n";
+            if (p.values && ch >= 16)
+                s += svg_text(gx + (c + 0.5) * cw, gy + (i + 0.5) * ch + vfs * 0.35, cell_num(val), vfs,
                               std::string("text-anchor=\"middle\" fill=\"") + (val / hi > 0.6 ? "#ffffff" : "#222222") + "\"");
         }
     for (int i = 1; i < rows; i++)
         if (p.row.boundary(i))
-            s += "<line x1=\"" + num(gx, 1) + "\" y1=\"" + num(gy + i * p.cell, 1) + "\" x2=\"" + num(gx + gw, 1) +
-                 "\" y2=\"" + num(gy + i * p.cell, 1) + "\" stroke=\"#333333\" stroke-width=\"1\"/>\n";
+            s += "<line x1=\"" + num(gx, 1) + "\" y1=\"" + num(gy + i * ch, 1) + "\" x2=\"" + num(gx + gw, 1) +
+                 "\" y2=\"" + num(gy + i * ch, 1) + "\" stroke=\"#333333\" stroke-width=\"1\"/>\n";
     for (int c = 1; c < cols; c++)
         if (p.col.boundary(c))
-            s += "<line x1=\"" + num(gx + c * p.cell, 1) + "\" y1=\"" + num(gy, 1) + "\" x2=\"" + num(gx + c * p.cell, 1) +
+            s += "<line x1=\"" + num(gx + c * cw, 1) + "\" y1=\"" + num(gy, 1) + "\" x2=\"" + num(gx + c * cw, 1) +
                  "\" y2=\"" + num(gy + gh, 1) + "\" stroke=\"#333333\" stroke-width=\"1\"/>\n";
     s += "<rect x=\"" + num(gx, 1) + "\" y=\"" + num(gy, 1) + "\" width=\"" + num(gw, 1) + "\" height=\"" + num(gh, 1) +
          "\" fill=\"none\" stroke=\"#222222\"/>\n";
@@ -486,9 +515,9 @@ static std::string panel_svg(const Panel& p, double x, double y, double* w, doub
                    (a.mark[i] ? " font-weight=\"bold\"" : "");
         };
         for (int i = 0; i < rows; i++)
-            s += svg_text(gx - 3, gy + (i + 0.75) * p.cell, p.row.label[i], fs, "text-anchor=\"end\" " + colour(p.row, i));
+            s += svg_text(gx - 3, gy + (i + 0.75) * ch, p.row.label[i], fs, "text-anchor=\"end\" " + colour(p.row, i));
         for (int c = 0; c < cols; c++) {
-            double cx = gx + (c + 0.72) * p.cell, cy = gy - 3;
+            double cx = gx + c * cw + cw / 2 + fs * 0.3, cy = gy - 3;
             s += svg_text(cx, cy, p.col.label[c], fs,
                           "transform=\"rotate(-90 " + num(cx, 1) + " " + num(cy, 1) + ")\" " + colour(p.col, c));
         }
@@ -498,14 +527,49 @@ static std::string panel_svg(const Panel& p, double x, double y, double* w, doub
     return s;
 }
 
+// The legend under a panel picture: a colour bar from 0 to `hi` (labelled in the
+// picture's own units; sqrt_scale: colour = sqrt(value / hi), ticks at weights), a
+// hatched swatch captioned `masked` (empty: none), the label colours. Returns its height in *h.
+static std::string legend_svg(double x, double y, double hi, const std::string& caption, bool sqrt_scale,
+                              const std::string& masked, bool fam, bool marks, double* h) {
+    std::string s = svg_text(x, y + 11, "colour: " + caption, 11);
+    const double bw = 240, by = y + 16;
+    s += "<defs><linearGradient id=\"rampbar\" x1=\"0\" y1=\"0\" x2=\"1\" y2=\"0\">";
+    for (int i = 0; i <= 10; i++) s += "<stop offset=\"" + num(i / 10.0, 1) + "\" stop-color=\"" + ramp_hex(i / 10.0) + "\"/>";
+    s += "</linearGradient></defs>\n<rect x=\"" + num(x, 1) + "\" y=\"" + num(by, 1) + "\" width=\"" + num(bw, 1) +
+         "\" height=\"12\" fill=\"url(#rampbar)\" stroke=\"#888888\" stroke-width=\"0.8\"/>\n";
+    std::vector<double> fr = sqrt_scale ? std::vector<double>{0, 0.1, 0.25, 0.5, 1} : std::vector<double>{0, 0.25, 0.5, 0.75, 1};
+    for (double f : fr) {
+        const double tx = x + (sqrt_scale ? std::sqrt(f) : f) * bw;
+        s += "<line x1=\"" + num(tx, 1) + "\" y1=\"" + num(by + 12, 1) + "\" x2=\"" + num(tx, 1) + "\" y2=\"" +
+             num(by + 16, 1) + "\" stroke=\"#222222\"/>\n";
+        s += svg_text(tx, by + 26, cell_num(f * hi), 9, "text-anchor=\"middle\"");
+    }
+    double lx = x + bw + 24;
+    auto item = [&](const std::string& swatch, const std::string& text) {
+        s += swatch;
+        s += svg_text(lx + 16, by + 10, text, 11);
+        lx += 16 + text.size() * 6.2 + 16;
+    };
+    if (!masked.empty())
+        item("<rect x=\"" + num(lx, 1) + "\" y=\"" + num(by, 1) +
+                 "\" width=\"12\" height=\"12\" fill=\"url(#masked)\" stroke=\"#888888\" stroke-width=\"0.8\"/>\n",
+             masked);
+    if (fam) item(svg_text(lx + 2, by + 11, "F", 12, std::string("fill=\"") + kFamColour + "\" font-weight=\"bold\""), "FAM row or key");
+    if (marks) item(svg_text(lx + 2, by + 11, "7", 12, std::string("fill=\"") + kMarkColour + "\" font-weight=\"bold\""), "highlighted token");
+    *h = 46;
+    return s;
+}
+
 // ---- axes of the pictures ---------------------------------------------------------------------
 
 static bool marked(const VizOptions* opt, int t) {
     return opt && std::find(opt->highlight.begin(), opt->highlight.end(), t) != opt->highlight.end();
 }
 
-// The timeline's axis: FAM_k rows "F<k>.<j>", tokens by their word.
-static Axis timeline_axis(const VizRun& r, const VizOptions* opt) {
+// The timeline's axis: row j of F_k is "F<k>.<j>" (fam_label), tokens by their word
+// (or, for PNGs where only block starts get a label, by their position).
+static Axis timeline_axis(const VizRun& r, const VizOptions* opt, bool words = true) {
     const Timeline tl = make_timeline(r);
     Axis a;
     a.label.resize(tl.n);
@@ -515,14 +579,14 @@ static Axis timeline_axis(const VizRun& r, const VizOptions* opt) {
     for (int k = 0; k <= tl.ncomplete; k++)
         for (int j = 0; j < r.F; j++) {
             int i = tl.fam_index(k, j);
-            a.label[i] = "F" + std::to_string(k) + "." + std::to_string(j);
+            a.label[i] = fam_label(k, j);
             a.group[i] = k;
             a.fam[i] = 1;
             a.mark[i] = 0;
         }
     for (int t = 0; t < r.T; t++) {
         int i = tl.token_index(t);
-        a.label[i] = r.words[t];
+        a.label[i] = words ? r.words[t] : std::to_string(t);
         a.group[i] = t / r.B;
         a.fam[i] = 0;
         a.mark[i] = marked(opt, t);
@@ -531,15 +595,17 @@ static Axis timeline_axis(const VizRun& r, const VizOptions* opt) {
 }
 
 // Block tau's axes: rows [block tokens; FAM rows], cols [memory | FAM | block].
+// As in fam_block_mask: the FAM key columns are the rows of F_tau ("F<tau>.<j>"), the
+// FAM query rows are named by what their update writes, F_{tau+1} ("F<tau+1>.<j>").
 static void block_axes(const VizRun& r, const VizBlock& b, const VizOptions* opt, Axis* row, Axis* col) {
     for (int i = 0; i < b.len; i++) row->push(r.words[b.tau * r.B + i], 1, false, marked(opt, b.tau * r.B + i));
-    for (int j = 0; j < b.R - b.len; j++) row->push("F" + std::to_string(j), 1, true, false);
+    for (int j = 0; j < b.R - b.len; j++) row->push(fam_label(b.tau + 1, j), 1, true, false);
     for (int c = 0; c < b.C; c++) {
         if (c < r.M * r.B) {
             int blk = b.tau - r.M + c / r.B, t = blk * r.B + c % r.B;
             col->push(blk < 0 ? "-" : r.words[t], blk - 1000, false, blk >= 0 && marked(opt, t));
         } else if (c < r.M * r.B + r.F) {
-            col->push("F" + std::to_string(c - r.M * r.B), 0, true, false);
+            col->push(fam_label(b.tau, c - r.M * r.B), 0, true, false);
         } else {
             int s = c - r.M * r.B - r.F, t = b.tau * r.B + s;
             col->push(s < b.len ? r.words[t] : "-", 1, false, s < b.len && marked(opt, t));
@@ -561,20 +627,27 @@ std::string timeline_svg(const VizRun& r, int layer, int head, bool standalone, 
     p.row = p.col = timeline_axis(r, opt);
     p.cell = std::max(2.0, std::min(16.0, 900.0 / tl.n));
     p.title = r.name + ": attention over time, layer " + std::to_string(layer) +
-              (head < 0 ? ", mean of heads" : ", head " + std::to_string(head));
-    double w, h;
+              (head < 0 ? ", mean of heads" : ", head " + std::to_string(head)) + " (paper Fig. 4)";
+    double w, h, lh;
     std::string body = panel_svg(p, 14, 10, &w, &h);
-    body += svg_text(14, h + 28, "rows: queries in time order, columns: keys; F<k>.<j> = row j of FAM_k (orange); "
-                                 "colour: sqrt(weight / max); grey = masked; lines = block boundaries", 11, "fill=\"#555555\"");
-    return svg_open(std::max(w + 28, 640.0), h + 40, standalone) + body + "</svg>\n";
+    body += legend_svg(14, h + 20, mx, "attention weight, sqrt scale (colour = sqrt(weight / max))", true,
+                       "masked (may not attend)", r.F > 0,
+                       opt && !opt->highlight.empty(), &lh);
+    body += svg_text(14, h + 20 + lh + 12, "rows: queries in time order, columns: keys; F<k>.<j> (orange) = row j of F_k, "
+                                           "the FAM after k blocks: F_{k+1}'s rows (under block k) compress F_k and block k", 11,
+                     "fill=\"#555555\"");
+    body += svg_text(14, h + 20 + lh + 27, "F_0's rows are empty: the initial FAM comes from the prompt pass (App. B.1); "
+                                           "lines = block boundaries", 11, "fill=\"#555555\"");
+    return svg_open(std::max(w + 28, 760.0), h + 20 + lh + 40, standalone) + body + "</svg>\n";
 }
 
 std::string block_maps_svg(const VizRun& r, int tau, const VizOptions* opt, bool heads, bool standalone) {
     if (tau < 0 || tau >= r.nblocks) throw std::invalid_argument("block_maps_svg: no block " + std::to_string(tau));
     std::string body;
     double y = 34, width = 0, x_layer = 14, height = 0;
+    const VizBlock& b0 = r.blocks[0][tau];
     body += svg_text(14, 20, r.name + ": attention maps of block " + std::to_string(tau) + " (tokens " +
-                                 std::to_string(tau * r.B) + ".." + std::to_string(tau * r.B + r.blocks[0][tau].len - 1) +
+                                 std::to_string(tau * r.B) + ".." + std::to_string(tau * r.B + b0.len - 1) +
                                  "), FAM prepended (paper Fig. 11)", 14, "font-weight=\"bold\"");
     for (int l = 0; l < r.N; l++) {
         const VizBlock& b = r.blocks[l][tau];
@@ -608,13 +681,25 @@ std::string block_maps_svg(const VizRun& r, int tau, const VizOptions* opt, bool
         if (heads) y += h + 22;   // one layer per line
         else x_layer = x + 10;    // layers side by side
     }
-    y = height + 22;
-    body += svg_text(14, y + 4, "rows: the block's queries, then the F FAM queries (F<j>, orange); columns: memory "
-                                "blocks | FAM keys | block keys", 11, "fill=\"#555555\"");
-    body += svg_text(14, y + 19, "left edge: block rows reading the FAM; bottom rows: the FAM update compressing the "
-                                 "block; grey = masked" + std::string(opt && !opt->highlight.empty() ? "; red: highlighted tokens" : ""),
+    y = height + 16;
+    double lh;
+    body += legend_svg(14, y, 1, "attention weight / the panel's largest weight (each panel scaled on its own)", false,
+                       "masked (may not attend)", r.F > 0, opt && !opt->highlight.empty(), &lh);
+    y += lh + 8;
+    const std::string fin = fam_label(tau, 0).substr(0, fam_label(tau, 0).find('.'));
+    const std::string fout = fam_label(tau + 1, 0).substr(0, fam_label(tau + 1, 0).find('.'));
+    body += svg_text(14, y + 4, "rows: the block's queries" +
+                                    (b0.update ? ", then the F FAM queries " + fout + ".<j> (their update writes F_" +
+                                                     std::to_string(tau + 1) + ")"
+                                               : std::string(r.F ? " (a partial block: no FAM update)" : "")),
                      11, "fill=\"#555555\"");
-    return svg_open(std::max(width, 700.0), y + 30, standalone) + body + "</svg>\n";
+    body += svg_text(14, y + 19, "columns: memory blocks | FAM keys " +
+                                     (r.F ? fin + ".<j> (F_" + std::to_string(tau) + ", the FAM entering the block)"
+                                          : std::string("(none)")) + " | block keys",
+                     11, "fill=\"#555555\"");
+    body += svg_text(14, y + 34, "left edge: block rows reading the FAM; bottom rows: the FAM update compressing the block",
+                     11, "fill=\"#555555\"");
+    return svg_open(std::max(width, 760.0), y + 45, standalone) + body + "</svg>\n";
 }
 
 std::string memory_write_svg(const VizRun& r, int layer, const VizOptions& opt, bool standalone) {
@@ -637,7 +722,8 @@ std::string memory_write_svg(const VizRun& r, int layer, const VizOptions& opt, 
                              "and heads; darkest = " + num(wmax, 3) + ")", 11, "fill=\"#444444\"");
     body += svg_text(10, 48, std::string("orange bar: the token's own attention mass on the FAM keys (reading the "
                                          "memory; full width = ") + num(rmax, 3) + ")" +
-                                 (opt.highlight.empty() ? "" : "; red outline: highlighted tokens"),
+                                 (opt.highlight.empty() ? "" : "; red outline: highlighted tokens") +
+                                 "; hatched: no FAM update read it",
                      11, "fill=\"#444444\"");
     double y = 60;
     for (int tau = 0; tau < r.nblocks; tau++) {
@@ -650,7 +736,8 @@ std::string memory_write_svg(const VizRun& r, int layer, const VizOptions& opt, 
                 "\" height=\"" + num(lines * lineh + 2, 1) + "\" fill=\"none\" stroke=\"none\"/>\n";
         body += svg_text(10, y + 13, "block " + std::to_string(tau) + " (t " + std::to_string(tau * r.B) + ")", 11,
                          "font-weight=\"bold\"");
-        body += svg_text(10, y + 26, b.update ? "|dF| " + num(std::sqrt(change), 2) + "  kept " +
+        body += svg_text(10, y + 26, b.update ? "F" + std::to_string(tau) + ">F" + std::to_string(tau + 1) + " |dF| " +
+                                                     num(std::sqrt(change), 1) + " kept " +
                                                      num(keep[(size_t)layer * r.nblocks + tau], 2)
                                               : (r.F ? "no update (partial)" : "no FAM"),
                          10, "fill=\"#555555\"");
@@ -660,7 +747,7 @@ std::string memory_write_svg(const VizRun& r, int layer, const VizOptions& opt, 
             const double v = std::isfinite(wl[t]) ? wl[t] / wmax : 0;
             const bool mk = marked(&opt, t);
             body += "<rect class=\"box\" x=\"" + num(x, 1) + "\" y=\"" + num(yy, 1) + "\" width=\"" + num(bw - 2, 1) +
-                    "\" height=\"" + num(bh, 1) + "\" fill=\"" + (std::isfinite(wl[t]) ? ramp_hex(v) : "#f4f4f4") +
+                    "\" height=\"" + num(bh, 1) + "\" fill=\"" + (std::isfinite(wl[t]) ? ramp_hex(v) : "url(#masked)") +
                     "\" stroke=\"" + (mk ? kMarkColour : "#cccccc") + "\" stroke-width=\"" + (mk ? "2" : "0.6") +
                     "\"><title>t=" + std::to_string(t) + " " + xml_escape(r.words[t]) + ": write " +
                     (std::isfinite(wl[t]) ? num(wl[t], 3) : "-") + ", read " + num(rl[t], 3) + "</title></rect>\n";
@@ -677,137 +764,229 @@ std::string memory_write_svg(const VizRun& r, int layer, const VizOptions& opt, 
     return svg_open(left + per * bw + 20, y + 10, standalone) + body + "</svg>\n";
 }
 
-// The FAM change per row and block of every layer, with the numbers in the cells.
+// The FAM change per row and block of every layer, with the numbers in the cells:
+// column tau is code block tau's update, F_tau -> F_{tau+1}; a block that wrote no
+// FAM (the partial last block) is hatched.
 static std::string fam_change_svg(const VizRun& r) {
     const std::vector<float> d = fam_change(r);
     std::string body;
-    double y = 10, width = 0;
+    body += svg_text(14, 20, r.name + ": how far each FAM row moved in each block, |F_{tau+1}.j - F_tau.j| (L2 norm)", 14,
+                     "font-weight=\"bold\"");
+    double y = 34, width = 0;
     for (int l = 0; l < r.N; l++) {
         std::vector<float> v((size_t)r.F * r.nblocks);  // [F, nblocks]: rows = FAM rows, cols = time
+        std::vector<uint8_t> allowed((size_t)r.F * r.nblocks);
         Panel p;
         for (int j = 0; j < r.F; j++) {
-            p.row.push("F" + std::to_string(j), 0, true, false);
-            for (int tau = 0; tau < r.nblocks; tau++) v[(size_t)j * r.nblocks + tau] = d[((size_t)l * r.nblocks + tau) * r.F + j];
+            p.row.push("row " + std::to_string(j), 0, true, false);
+            for (int tau = 0; tau < r.nblocks; tau++) {
+                v[(size_t)j * r.nblocks + tau] = d[((size_t)l * r.nblocks + tau) * r.F + j];
+                allowed[(size_t)j * r.nblocks + tau] = r.blocks[l][tau].update;
+            }
         }
-        for (int tau = 0; tau < r.nblocks; tau++) p.col.push(std::to_string(tau), 0, false, false);
+        for (int tau = 0; tau < r.nblocks; tau++)
+            p.col.push(r.blocks[l][tau].update ? "F" + std::to_string(tau) + ">F" + std::to_string(tau + 1)
+                                               : "blk " + std::to_string(tau),
+                       0, false, false);
         p.v = v.data();
-        p.cell = r.nblocks <= 30 ? 30 : 10;
-        p.values = true;
-        p.title = r.name + ", layer " + std::to_string(l) + ": |F_tau[j] - F_tau-1[j]| per FAM row (rows) and block (columns)";
+        p.allowed = allowed.data();
+        p.cell = r.nblocks <= 30 ? 24 : 10;
+        p.cell_w = r.nblocks <= 30 ? value_cell_w(v.data(), v.size(), std::min(11.0, p.cell * 0.42)) : 0;
+        p.values = r.nblocks <= 30;
+        p.title = "layer " + std::to_string(l) + ": rows j of the FAM (rows), block tau's update F_tau -> F_{tau+1} (columns)";
         double w, h;
         body += panel_svg(p, 14, y, &w, &h);
         width = std::max(width, w + 28);
         y += h + 20;
     }
-    return svg_open(std::max(width, 560.0), y, true) + body + "</svg>\n";
+    double lh;
+    body += legend_svg(14, y, 1, "change / the layer's largest change (numbers: the change itself)", false,
+                       "partial block: no FAM written", false, false, &lh);
+    y += lh + 4;
+    body += svg_text(14, y + 4, "F_k = the FAM after k blocks (F_0: from the prompt pass); hatched: a partial block, "
+                                "which writes no FAM", 11, "fill=\"#555555\"");
+    return svg_open(std::max(width, 720.0), y + 20, true) + body + "</svg>\n";
 }
 
-// ---- PNG pictures ------------------------------------------------------------------------------
+// ---- PNG pictures (render.h's labelled heatmap figures) ---------------------------------------
 
-// Insert a NaN line (drawn grey by heatmap_png) before every row / column where the axis
-// has a boundary, so the PNG shows block and FAM bands without any text. [rows, cols] ->
-// [rows + row gaps, cols + col gaps].
-static std::vector<float> with_gaps(const std::vector<float>& v, const Axis& row, const Axis& col, int* R2, int* C2) {
-    std::vector<int> rmap, cmap;  // output index -> input index, -1 = gap
-    for (int i = 0; i < (int)row.size(); i++) {
-        if (row.boundary(i)) rmap.push_back(-1);
-        rmap.push_back(i);
-    }
-    for (int c = 0; c < (int)col.size(); c++) {
-        if (col.boundary(c)) cmap.push_back(-1);
-        cmap.push_back(c);
-    }
-    *R2 = (int)rmap.size();
-    *C2 = (int)cmap.size();
-    std::vector<float> out((size_t)*R2 * *C2, kNaN);
-    for (int i = 0; i < *R2; i++)
-        for (int c = 0; c < *C2; c++)
-            if (rmap[i] >= 0 && cmap[c] >= 0) out[(size_t)i * *C2 + c] = v[(size_t)rmap[i] * col.size() + cmap[c]];
-    return out;
-}
-
-// Pictures side by side with a NaN gap of `gap` columns; all must have `rows` rows.
-static std::vector<float> hstack(const std::vector<std::vector<float>>& pics, const std::vector<int>& cols, int rows,
-                                 int gap, int* total) {
-    int C = 0;
-    for (size_t k = 0; k < pics.size(); k++) C += cols[k] + (k ? gap : 0);
-    std::vector<float> out((size_t)rows * C, kNaN);
-    int x = 0;
-    for (size_t k = 0; k < pics.size(); k++) {
-        if (k) x += gap;
-        for (int i = 0; i < rows; i++)
-            std::copy(&pics[k][(size_t)i * cols[k]], &pics[k][(size_t)i * cols[k]] + cols[k], &out[(size_t)i * C + x]);
-        x += cols[k];
-    }
-    *total = C;
-    return out;
-}
-
-static void png(const std::string& path, const std::vector<float>& v, int rows, int cols, int cell) {
-    heatmap_png(path, v.data(), rows, cols, cell, "");
+static HeatAxis heat_axis(const Axis& a, const std::string& name) {
+    HeatAxis h;
+    h.name = name;
+    h.label = a.label;
+    h.group = a.group;
+    h.fam.assign(a.fam.begin(), a.fam.end());
+    h.mark.assign(a.mark.begin(), a.mark.end());
+    return h;
 }
 
 // Cell size in pixels for a picture `n` cells wide to be about `target` pixels (1..8).
 static int auto_cell(int n, int target) { return std::max(1, std::min(8, target / std::max(1, n))); }
 
-// A heatmap PNG with grey gap lines at the axes' boundaries; cell_px = 0: about target_px wide.
-static void png_gapped(const std::string& path, const std::vector<float>& v, const Axis& row, const Axis& col,
-                       int cell_px, int target_px) {
-    int R2 = 0, C2 = 0;
-    std::vector<float> g = with_gaps(v, row, col, &R2, &C2);
-    png(path, g, R2, C2, cell_px > 0 ? cell_px : auto_cell(C2, target_px));
+// A sqrt colour scale (colour = sqrt(weight / mx), so that small weights stay visible)
+// with its colour bar ticks labelled in weights: 0, 10 %, 25 %, 50 % of mx and mx.
+static void sqrt_scale(HeatFigure& f, float mx) {
+    f.lo = 0;
+    f.hi = 1;
+    f.scale = "attention weight (sqrt scale: colour = sqrt(weight / " + num(mx, 3) + "))";
+    for (double a : {0.0, 0.1, 0.25, 0.5, 1.0}) {
+        f.tick_at.push_back(std::sqrt(a));
+        char b[32];
+        std::snprintf(b, sizeof b, "%.2g", a * mx);
+        f.tick_label.push_back(b);
+    }
 }
 
-// The colour value of a timeline picture, in [0, 1]: masked cells 0 (white); cells the
-// mask allows a faint tint (kTint) plus sqrt(weight / max) above it, so that the block
-// structure shows without grid lines and small weights stay visible. `fade` scales the
-// weight part (the animation's earlier blocks). The .npy files keep the raw weights.
-static const float kTint = 0.08f;
-static std::vector<float> timeline_picture(const std::vector<float>& w, const Mask& mk, int rows_shown = -1,
-                                           int fade_before = 0, float fade = 1.0f) {
-    const int n = mk.rows;
+static float max_of(const std::vector<float>& v) {
     float mx = 0;
-    for (float x : w) mx = std::max(mx, x);
-    if (mx <= 0) mx = 1;
-    std::vector<float> v((size_t)n * n, 0.0f);
-    for (int i = 0; i < n && (rows_shown < 0 || i < rows_shown); i++)
+    for (float x : v)
+        if (std::isfinite(x)) mx = std::max(mx, x);
+    return mx > 0 ? mx : 1;
+}
+
+// One layer's timeline as a panel: sqrt(weight / mx) where the mask allows, hatched
+// where it does not; F_0's rows blank (the prompt pass made F_0, no weights recorded);
+// rows from rows_shown on blank too (an animation frame: not computed yet); rows before
+// fade_before scaled by `fade` (a frame's earlier blocks).
+static HeatPanel timeline_panel(const VizRun& r, const std::vector<float>& w, float mx, const Mask& mk,
+                                const VizOptions* opt, const std::string& title, int rows_shown = -1,
+                                int fade_before = 0, float fade = 1.0f) {
+    const Timeline tl = make_timeline(r);
+    const int n = tl.n;
+    HeatPanel p;
+    p.title = title;
+    p.rows = p.cols = n;
+    p.v.assign((size_t)n * n, 0.0f);
+    p.cell.assign((size_t)n * n, kCellValue);
+    for (int i = 0; i < n; i++)
         for (int c = 0; c < n; c++) {
             const size_t k = (size_t)i * n + c;
-            if (!mk.m[k]) continue;
-            const float s = std::sqrt(std::max(0.0f, w[k]) / mx) * (i < fade_before ? fade : 1.0f);
-            v[k] = kTint + (1 - kTint) * s;
+            const bool f0 = i < r.F;  // F_0 sits first
+            if (f0 || (rows_shown >= 0 && i >= rows_shown)) p.cell[k] = kCellBlank;
+            else if (!mk.m[k]) p.cell[k] = kCellMasked;
+            else p.v[k] = std::sqrt(std::max(0.0f, w[k]) / mx) * (i < fade_before ? fade : 1.0f);
         }
-    return v;
+    const Axis a = timeline_axis(r, opt, false);
+    p.row = heat_axis(a, "query (time order)");
+    p.col = heat_axis(a, "key");
+    return p;
 }
 
-// Frame k of the animation: every layer's timeline side by side (grey gap between
-// layers), rows up to block k and the FAM it produced revealed; earlier blocks faded to
-// 40 % so that the current block stands out; later rows not computed yet (white).
-static std::vector<float> frame_grid(const VizRun& r, const std::vector<std::vector<float>>& tls, const Mask& mk,
-                                     int k, int* rows, int* cols) {
-    const Timeline tl = make_timeline(r);
-    const int end = k + 1 < r.nblocks ? tl.block_start[k + 1] : tl.n;  // FAM_{k+1} sits just before block k+1
-    // long sequences: one pixel per pool x pool cells (their largest value), so that a
-    // frame stays about 400 pixels per layer and the animation quick to write and load
-    const int pool = (tl.n + 399) / 400, m = (tl.n + pool - 1) / pool;
-    std::vector<std::vector<float>> pics;
-    std::vector<int> cs;
-    for (int l = 0; l < r.N; l++) {
-        std::vector<float> v = timeline_picture(tls[l], mk, end, tl.block_start[k], 0.4f);
-        if (pool > 1) {
-            std::vector<float> p((size_t)m * m, 0.0f);
-            for (int i = 0; i < tl.n; i++)
-                for (int c = 0; c < tl.n; c++) {
-                    float& x = p[(size_t)(i / pool) * m + c / pool];
-                    x = std::max(x, v[(size_t)i * tl.n + c]);
-                }
-            v.swap(p);
+static const char* kTimelineNote =
+    "rows: queries in time order; columns: keys; labels: token positions at block starts, F<k>.<j> = row j of F_k "
+    "(the FAM after k blocks, orange), which sits before block k: F_{k+1}'s rows, under block k, compress F_k and "
+    "block k (Alg. 2 step 7)";
+
+static HeatFigure timeline_figure(const VizRun& r, int layer, int head, const std::vector<float>& w, const Mask& mk,
+                                  const VizOptions* opt, int cell) {
+    HeatFigure f;
+    f.title = r.name + ": attention over time, layer " + std::to_string(layer) +
+              (head < 0 ? ", mean of heads" : ", head " + std::to_string(head)) + " (paper Fig. 4)";
+    const float mx = max_of(w);
+    f.panels.push_back(timeline_panel(r, w, mx, mk, opt, ""));
+    f.cell_px = cell;
+    sqrt_scale(f, mx);
+    f.masked_caption = "masked: the query may not see this key";
+    f.blank_caption = "F_0 rows: no weights (F_0 comes from the prompt pass, App. B.1)";
+    f.notes.push_back(kTimelineNote);
+    return f;
+}
+
+// Long sequences: one cell per pool x pool cells (the largest value; masked only if all
+// are masked), so that a frame stays about 400 pixels per layer.
+static HeatPanel pool_panel(const HeatPanel& p, int pool) {
+    if (pool <= 1) return p;
+    const int m = (p.rows + pool - 1) / pool;
+    HeatPanel q;
+    q.title = p.title;
+    q.rows = q.cols = m;
+    q.v.assign((size_t)m * m, 0.0f);
+    q.cell.assign((size_t)m * m, kCellMasked);
+    for (int i = 0; i < p.rows; i++)
+        for (int c = 0; c < p.cols; c++) {
+            const size_t k = (size_t)i * p.cols + c, kk = (size_t)(i / pool) * m + c / pool;
+            if (p.cell[k] == kCellValue) {
+                q.cell[kk] = kCellValue;
+                q.v[kk] = std::max(q.v[kk], p.v[k]);
+            } else if (p.cell[k] == kCellBlank && q.cell[kk] == kCellMasked) {
+                q.cell[kk] = kCellBlank;
+            }
         }
-        pics.push_back(v);
-        cs.push_back(m);
+    for (const HeatAxis* a : {&p.row, &p.col}) {
+        HeatAxis b;
+        b.name = a->name;
+        for (int i = 0; i < p.rows; i += pool) {
+            std::string label;  // the first block start inside the pooled cell, if any
+            for (int k = i; k < std::min(p.rows, i + pool) && label.empty(); k++)
+                if (k == 0 || a->group[k] != a->group[k - 1] || a->fam[k] != a->fam[k - 1]) label = a->label[k];
+            b.label.push_back(label);
+            b.group.push_back(a->group[i]);
+            b.fam.push_back(a->fam[i]);
+            uint8_t mk = 0;
+            for (int k = i; k < std::min(p.rows, i + pool); k++) mk |= a->mark[k];
+            b.mark.push_back(mk);
+        }
+        (a == &p.row ? q.row : q.col) = b;
     }
-    *rows = m;
-    return hstack(pics, cs, m, 6, cols);
+    return q;
+}
+
+// Frame k of the animation: every layer's timeline side by side, rows up to block k
+// and the FAM it writes, F_{k+1}, shown; earlier blocks faded to 40 % so that the
+// current block stands out; later rows blank (not computed yet).
+static HeatFigure frame_figure(const VizRun& r, const std::vector<std::vector<float>>& tls, const Mask& mk, int k,
+                               const VizOptions& opt) {
+    const Timeline tl = make_timeline(r);
+    const int end = k + 1 < r.nblocks ? tl.block_start[k + 1] : tl.n;  // F_{k+1} sits just before block k+1
+    const int pool = (tl.n + 399) / 400;
+    HeatFigure f;
+    const VizBlock& b = r.blocks[0][k];
+    f.title = r.name + ", block " + std::to_string(k) + " of " + std::to_string(r.nblocks - 1) + " (tokens " +
+              std::to_string(k * r.B) + ".." + std::to_string(k * r.B + b.len - 1) + "): attention over time up to " +
+              (b.update ? "F_" + std::to_string(k + 1) + ", the FAM this block writes" : std::string("this block"));
+    float mx = 0;
+    for (const auto& w : tls) mx = std::max(mx, max_of(w));
+    for (int l = 0; l < r.N; l++)
+        f.panels.push_back(pool_panel(timeline_panel(r, tls[l], mx, mk, &opt, "layer " + std::to_string(l) + ", mean of heads",
+                                                     end, tl.block_start[k], 0.4f),
+                                      pool));
+    f.cell_px = std::max(2, auto_cell(f.panels[0].cols * r.N, 1100));
+    sqrt_scale(f, mx);
+    f.blank_caption = "no weights: later blocks (not computed yet) and F_0 (prompt pass)";
+    f.notes.push_back(kTimelineNote);
+    f.notes.push_back("the current block and the FAM it writes at full strength, earlier blocks faded to 40 %" +
+                      std::string(pool > 1 ? "; one cell per " + std::to_string(pool) + " x " + std::to_string(pool) +
+                                                 " timeline cells (their largest weight)"
+                                           : ""));
+    return f;
+}
+
+// A Fig. 11 map of one block and layer as a PNG (values: one head or the mean).
+static HeatFigure block_figure(const VizRun& r, const VizBlock& b, const VizOptions& opt, const std::vector<float>& v,
+                               const std::string& what) {
+    Axis row, col;
+    block_axes(r, b, &opt, &row, &col);
+    HeatFigure f;
+    f.title = r.name + ": block " + std::to_string(b.tau) + " (tokens " + std::to_string(b.tau * r.B) + ".." +
+              std::to_string(b.tau * r.B + b.len - 1) + "), layer " + std::to_string(b.layer) + ", " + what +
+              ", FAM prepended (paper Fig. 11)";
+    HeatPanel p;
+    p.rows = b.R;
+    p.cols = b.C;
+    p.v = v;
+    p.cell = b.mask.m;  // 1 = kCellValue, 0 = kCellMasked
+    p.row = heat_axis(row, "query");
+    p.col = heat_axis(col, "key: memory | FAM | block");
+    f.panels.push_back(p);
+    f.cell_px = 16;
+    f.scale = "attention weight";
+    if (r.F > 0)
+        f.notes.push_back("FAM key columns F" + std::to_string(b.tau) + ".<j>: F_" + std::to_string(b.tau) +
+                          ", the FAM entering the block" +
+                          (b.update ? "; FAM query rows F" + std::to_string(b.tau + 1) + ".<j>: the update writing F_" +
+                                          std::to_string(b.tau + 1)
+                                    : std::string("; a partial block writes no FAM")));
+    return f;
 }
 
 // ---- HTML ---------------------------------------------------------------------------------------
@@ -840,12 +1019,9 @@ std::string write_animation(const std::string& dir, const VizRun& r, const VizOp
     const std::vector<float> w = fam_write(r), dF = fam_change(r);
     std::string frames;
     for (int k = 0; k < r.nblocks; k++) {
-        int cols = 0;
-        int rows = 0;
-        std::vector<float> g = frame_grid(r, tls, mk, k, &rows, &cols);
         char name[64];
         std::snprintf(name, sizeof name, "frames/frame_%03d.png", k);
-        png(dir + "/" + name, g, rows, cols, std::max(2, auto_cell(cols, 1100)));
+        heatmap_figure_png(dir + "/" + name, frame_figure(r, tls, mk, k, opt));
         const VizBlock& b = r.blocks[0][k];
         std::string cap = "<b>block " + std::to_string(k) + "</b> (tokens " + std::to_string(k * r.B) + ".." +
                           std::to_string(k * r.B + b.len - 1) + "): ";
@@ -913,6 +1089,45 @@ std::string write_animation(const std::string& dir, const VizRun& r, const VizOp
     return html;
 }
 
+// The FAM of one layer after every block, one row per F_k, [nblocks + 1, F * D]: each
+// value's distance from its own mean over time, |F_k[j][d] - mean_k F_k[j][d]|, so that
+// what changes shows (a few large constant dimensions would drown everything else).
+static HeatFigure fam_state_figure(const VizRun& r, const std::vector<float>& st, int l) {
+    const int rows = r.nblocks + 1, cols = r.F * r.D;
+    const float* sl = &st[(size_t)l * rows * cols];
+    std::vector<double> mean(cols, 0.0);
+    for (int i = 0; i < rows; i++)
+        for (int c = 0; c < cols; c++) mean[c] += sl[(size_t)i * cols + c] / rows;
+    HeatPanel p;
+    p.rows = rows;
+    p.cols = cols;
+    p.v.resize((size_t)rows * cols);
+    for (int i = 0; i < rows; i++)
+        for (int c = 0; c < cols; c++) p.v[(size_t)i * cols + c] = (float)std::fabs(sl[(size_t)i * cols + c] - mean[c]);
+    p.row.name = "F_k";
+    for (int k = 0; k < rows; k++) {
+        // a partial last block writes nothing: its entry repeats F_ncomplete
+        p.row.label.push_back(k <= r.ncomplete ? "F" + std::to_string(k) : "(same)");
+        p.row.group.push_back(k);
+    }
+    p.col.name = "FAM row j (D = " + std::to_string(r.D) + " values each)";
+    for (int c = 0; c < cols; c++) {
+        p.col.label.push_back(c % r.D == 0 ? "row " + std::to_string(c / r.D) : "");
+        p.col.group.push_back(c / r.D);
+        p.col.fam.push_back(1);
+    }
+    HeatFigure f;
+    f.title = r.name + ", layer " + std::to_string(l) + ": the FAM after each block, F_0 (top, from the prompt pass) to F_" +
+              std::to_string(r.ncomplete) + " (bottom)";
+    f.panels.push_back(p);
+    f.cell_px = std::max(1, auto_cell(cols, 1100));
+    f.row_px = std::max(24, 300 / rows);  // room for every row's label
+    f.scale = "|value - its mean over time| (white: at its mean)";
+    f.boundary_caption = "lines between FAM rows and between the F_k";
+    f.notes.push_back("raw values in fam_states.npy [N, nblocks + 1, F, D]; lines between FAM rows and between time steps");
+    return f;
+}
+
 // ---- everything -------------------------------------------------------------------------------
 
 static std::string shape_str(const std::vector<int>& s) {
@@ -964,13 +1179,14 @@ std::vector<std::string> viz_write_all(const std::string& dir, const VizRun& r, 
     for (int l = 0; l < N; l++) {
         std::vector<float> m = timeline_attention(r, l, -1);
         std::copy(m.begin(), m.end(), means.begin() + (size_t)l * n * n);
-        png(dir + "/timeline_L" + std::to_string(l) + "_mean.png", timeline_picture(m, mk), n, n, std::max(2, auto_cell(n, 1000)));
+        heatmap_figure_png(dir + "/timeline_L" + std::to_string(l) + "_mean.png",
+                           timeline_figure(r, l, -1, m, mk, &opt, std::max(2, auto_cell(n, 1000))));
         files.push_back("timeline_L" + std::to_string(l) + "_mean.png");
         for (int h = 0; h < H; h++) {
             std::vector<float> v = timeline_attention(r, l, h);
             std::copy(v.begin(), v.end(), all.begin() + ((size_t)l * H + h) * n * n);
             std::string name = "timeline_L" + std::to_string(l) + "_h" + std::to_string(h) + ".png";
-            png(dir + "/" + name, timeline_picture(v, mk), n, n, std::max(1, auto_cell(n, 600)));
+            heatmap_figure_png(dir + "/" + name, timeline_figure(r, l, h, v, mk, &opt, std::max(1, auto_cell(n, 600))));
             files.push_back(name);
         }
         if (n <= opt.svg_max) text("timeline_L" + std::to_string(l) + "_mean.svg", timeline_svg(r, l, -1, true, &opt));
@@ -994,17 +1210,16 @@ std::vector<std::string> viz_write_all(const std::string& dir, const VizRun& r, 
         for (int l = 0; l < N; l++) {
             const VizBlock& b = r.blocks[l][tau];
             std::copy(b.P.begin(), b.P.end(), P.begin() + (size_t)l * H * b.R * b.C);
-            Axis row, col;
-            block_axes(r, b, &opt, &row, &col);
             std::vector<float> mean((size_t)b.R * b.C);
             for (int i = 0; i < b.R; i++)
                 for (int c = 0; c < b.C; c++) mean[(size_t)i * b.C + c] = weight(b, H, -1, i, c);
-            png_gapped(dir + "/fig11_" + tb + "_L" + std::to_string(l) + "_mean.png", mean, row, col, 8, 0);
+            heatmap_figure_png(dir + "/fig11_" + tb + "_L" + std::to_string(l) + "_mean.png",
+                               block_figure(r, b, opt, mean, "mean of heads"));
             files.push_back("fig11_" + tb + "_L" + std::to_string(l) + "_mean.png");
             for (int h = 0; h < H; h++) {
                 std::vector<float> v(b.P.begin() + (size_t)h * b.R * b.C, b.P.begin() + (size_t)(h + 1) * b.R * b.C);
                 std::string name = "fig11_" + tb + "_L" + std::to_string(l) + "_h" + std::to_string(h) + ".png";
-                png_gapped(dir + "/" + name, v, row, col, 8, 0);
+                heatmap_figure_png(dir + "/" + name, block_figure(r, b, opt, v, "head " + std::to_string(h)));
                 files.push_back(name);
             }
         }
@@ -1016,7 +1231,7 @@ std::vector<std::string> viz_write_all(const std::string& dir, const VizRun& r, 
         const std::vector<float> st = fam_states(r), ch = fam_change(r), wr = fam_write(r), rd = fam_read(r),
                                  kp = fam_keep(r);
         npy("fam_states.npy", st, {N, r.nblocks + 1, r.F, r.D}, "the FAM of each layer after each block (index 0: initial)");
-        npy("fam_change.npy", ch, {N, r.nblocks, r.F}, "|F_tau[j] - F_tau-1[j]| per layer, block, FAM row");
+        npy("fam_change.npy", ch, {N, r.nblocks, r.F}, "|F_{tau+1}[j] - F_tau[j]| per layer, code block tau, FAM row j");
         npy("fam_write.npy", wr, {N, r.T}, "mass the FAM update of a token's block put on it (NaN: no update)");
         npy("fam_read.npy", rd, {N, r.T}, "a token row's attention mass on the FAM keys");
         npy("fam_keep.npy", kp, {N, r.nblocks}, "the FAM update's mass on the FAM keys (NaN: no update)");
@@ -1035,23 +1250,7 @@ std::vector<std::string> viz_write_all(const std::string& dir, const VizRun& r, 
             npy("fam_update_attention.npy", up, {N, r.ncomplete, H, r.F, W}, "the FAM rows' weights over [FAM | block] per update");
         }
         for (int l = 0; l < N; l++) {
-            // [nblocks + 1, F * D]: each value's distance from its own mean over time,
-            // |F_tau[j][d] - mean_tau F_tau[j][d]|, so that what changes shows (a few large
-            // constant dimensions would drown everything else); each time step stretched
-            // to several pixel rows, a grey gap between FAM rows and between time steps
-            const int rows = r.nblocks + 1, cols = r.F * r.D, stretch = std::max(1, 240 / rows);
-            const float* sl = &st[(size_t)l * rows * cols];
-            std::vector<double> mean(cols, 0.0);
-            for (int i = 0; i < rows; i++)
-                for (int c = 0; c < cols; c++) mean[c] += sl[(size_t)i * cols + c] / rows;
-            Axis ra, ca;
-            for (int i = 0; i < rows * stretch; i++) ra.push("", i / stretch, false, false);
-            for (int c = 0; c < cols; c++) ca.push("", c / r.D, false, false);
-            std::vector<float> v((size_t)rows * stretch * cols);
-            for (int i = 0; i < rows * stretch; i++)
-                for (int c = 0; c < cols; c++)
-                    v[(size_t)i * cols + c] = (float)std::fabs(sl[(size_t)(i / stretch) * cols + c] - mean[c]);
-            png_gapped(dir + "/fam_state_L" + std::to_string(l) + ".png", v, ra, ca, 0, 1100);
+            heatmap_figure_png(dir + "/fam_state_L" + std::to_string(l) + ".png", fam_state_figure(r, st, l));
             files.push_back("fam_state_L" + std::to_string(l) + ".png");
             text("memory_write_L" + std::to_string(l) + ".svg", memory_write_svg(r, l, opt, true));
         }
@@ -1078,8 +1277,8 @@ std::vector<std::string> viz_write_all(const std::string& dir, const VizRun& r, 
         html += "<h1>" + xml_escape(r.name) + " vs " + xml_escape(cmp->name) + ": attention over time on the same tokens</h1>\n";
         html += "<p class=\"cap\">left: " + xml_escape(r.cfg.describe()) + "<br>right: " + xml_escape(cmp->cfg.describe()) +
                 "<br>Paper Fig. 4: (A) BSWA, (B) the same with FAM. Rows are queries in time order, columns keys; FAM "
-                "rows and keys (if any) sit between the blocks. Cells a query may see are tinted, colour = sqrt(weight / max), "
-                "white = masked.</p>\n";
+                "rows and keys (if any) sit between the blocks (F<k>.<j> = row j of F_k, the FAM after k blocks). "
+                "Colour = sqrt(weight / max); hatched grey = masked.</p>\n";
         html += words_html(r, opt);
         for (int l = 0; l < std::max(r.N, cmp->N); l++) {
             html += "<h2>layer " + std::to_string(l) + "</h2>\n<div class=\"row\">";
@@ -1108,8 +1307,8 @@ std::vector<std::string> viz_write_all(const std::string& dir, const VizRun& r, 
     h += words_html(r, opt);
     if (!opt.notes.empty()) h += "<pre>" + xml_escape(opt.notes) + "</pre>\n";
     h += "<h2>Attention over time (paper Fig. 4)</h2><p class=\"cap\">Rows: queries in time order; columns: keys. "
-         "FAM_k's rows and keys sit before block k (FAM_k compressed block k-1). Cells a query may see are tinted; "
-         "colour = sqrt(weight / max); white = masked (timeline_mask.png). Raw weights: attention_timeline*.npy.</p>\n<div class=\"row\">";
+         "F_k's rows and keys (F<k>.<j>) sit before block k: F_k is the FAM after k blocks, written by block k-1. "
+         "Colour = sqrt(weight / max); hatched grey = masked (timeline_mask.png). Raw weights: attention_timeline*.npy.</p>\n<div class=\"row\">";
     for (int l = 0; l < N; l++)
         h += "<div><p>layer " + std::to_string(l) + ", mean of heads</p><img src=\"timeline_L" + std::to_string(l) +
              "_mean.png\" style=\"width:560px\"></div>";
@@ -1125,7 +1324,7 @@ std::vector<std::string> viz_write_all(const std::string& dir, const VizRun& r, 
              "and how much each token read the FAM (orange bar).</p>\n<div class=\"row\">";
         for (int l = 0; l < N; l++) h += "<img src=\"memory_write_L" + std::to_string(l) + ".svg\">";
         h += "</div>\n<p><img src=\"fam_change.svg\"></p>\n<p class=\"cap\">The FAM state after each block (rows: "
-             "initial FAM, then after block 0, 1, ...; columns: F rows of D values, separated by grey lines). Colour: "
+             "F_0, the initial FAM, then F_1 after block 0, F_2 after block 1, ...; columns: F rows of D values). Colour: "
              "each value's distance from its own mean over time (white = at its mean); raw values in fam_states.npy.</p>\n";
         for (int l = 0; l < N; l++)
             h += "<p>layer " + std::to_string(l) + "<br><img src=\"fam_state_L" + std::to_string(l) + ".png\"></p>\n";

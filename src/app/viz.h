@@ -13,7 +13,10 @@
 //
 // Conventions as in src/render.h: rows are queries (top to bottom), columns are
 // keys (left to right). Colours run from white (0) to dark blue (the largest
-// value in the picture). Every picture has a .npy twin with the raw numbers.
+// value in the picture); masked cells are hatched grey, off the colour scale. Every
+// picture has a title, axis names, tick labels and a legend with its colour bar, and
+// a .npy twin with the raw numbers. FAM rows are "F<k>.<j>", row j of F_k, the FAM
+// after k blocks (docs/spec.md, "FAM index convention").
 //
 // The analysis functions (timeline_attention, fam_write, ...) are plain
 // functions of a VizRun, so tests and walkthroughs can check their numbers; the
@@ -75,12 +78,12 @@ VizRun viz_run(const ModelWeights& w, const std::vector<int>& tokens,
 // ---- the timeline (paper Fig. 4 analog) ---------------------------------------------
 
 // Where each FAM and each token sits in the interleaved order of fam_timeline_mask:
-// [FAM_0, block 0, FAM_1, block 1, ..., FAM_ncomplete]; FAM_{k+1} is the FAM that
-// compressed block k.
+// [F_0, block 0, F_1, block 1, ..., F_ncomplete]; F_{k+1} is the FAM that
+// compressed block k (docs/spec.md, "FAM index convention").
 struct Timeline {
     int T = 0, B = 0, M = 0, F = 0, nblocks = 0, ncomplete = 0;
     int n = 0;                     // T + F * (ncomplete + 1) rows = columns
-    std::vector<int> fam_start;    // [ncomplete + 1] index of FAM_k's row 0
+    std::vector<int> fam_start;    // [ncomplete + 1] index of F_k's row 0
     std::vector<int> block_start;  // [nblocks] index of block k's first token
     int token_index(int t) const { return block_start[t / B] + t % B; }
     int fam_index(int k, int j) const { return fam_start[k] + j; }
@@ -89,18 +92,19 @@ Timeline make_timeline(int T, int B, int M, int F);
 Timeline make_timeline(const VizRun& r);
 
 // The attention weights of `layer` on the timeline, [n, n]: row = a query (a token
-// or a FAM row of FAM_k, k >= 1), column = a key, value = its weight; head < 0
-// averages the heads. FAM_0 rows stay 0: the initial FAM comes from the prompt pass
+// or a FAM row of F_k, k >= 1), column = a key, value = its weight; head < 0
+// averages the heads. F_0 rows stay 0: the initial FAM comes from the prompt pass
 // (App. B.1), not from the block loop. Nonzero only where fam_timeline_mask allows;
 // every other row sums to 1.
 std::vector<float> timeline_attention(const VizRun& r, int layer, int head = -1);
 
 // ---- working memory -----------------------------------------------------------------
 
-// The FAM of every layer after every block, [N, nblocks + 1, F, D]: index 0 is the
-// initial FAM, index tau + 1 the FAM leaving block tau (= the one entering tau + 1).
+// The FAM of every layer after every block, [N, nblocks + 1, F, D]: index k is F_k, the
+// FAM after k blocks (F_0 the initial FAM; a partial last block repeats the entry before it).
 std::vector<float> fam_states(const VizRun& r);
-// How much each FAM row moved in each block: |F_tau[j] - F_{tau-1}[j]| (L2), [N, nblocks, F].
+// How much each FAM row moved in code block tau: |F_{tau+1}[j] - F_tau[j]| (L2), [N, nblocks, F]
+// (0 for a partial block, which writes no FAM).
 std::vector<float> fam_change(const VizRun& r);
 // "What did the memory write": for every token t of a complete block, the attention
 // mass the FAM update of its block put on t (mean over heads and the F FAM rows),
@@ -163,7 +167,7 @@ std::string memory_write_svg(const VizRun& r, int layer, const VizOptions& opt, 
 std::string block_maps_svg(const VizRun& r, int tau, const VizOptions* opt = nullptr, bool heads = true,
                            bool standalone = true);
 // The timeline attention of one layer (head < 0: mean) as a labelled SVG, colour
-// sqrt(weight / max); masked cells light grey; opt (may be null) marks highlighted tokens.
+// sqrt(weight / max); masked cells hatched grey; opt (may be null) marks highlighted tokens.
 std::string timeline_svg(const VizRun& r, int layer, int head, bool standalone = true,
                          const VizOptions* opt = nullptr);
 
