@@ -134,7 +134,7 @@ static void check_token(const FamState& st, int token, int64_t pos) {
 
 // ---- the pieces of a step -----------------------------------------------------
 
-// [Alg.2 step 2] Q^F, K^F, V^F <- QKV(PreLN(F_{tau-1})): done once per block, when
+// [Alg.2 step 2] Q^F, K^F, V^F <- QKV(PreLN(F_tau)): done once per block, when
 // the FAM enters it; K^F, V^F go to rows 0..F-1 of the layer's key/value buffer.
 static void project_fam(FamState& st, int l, const ModelWeights& w) {
     FamLayerState& L = st.layers[l];

@@ -21,6 +21,7 @@ trap 'rm -rf "$TMP"' EXIT
     --out "$TMP/tiny.safetensors" >/dev/null || exit 2
 TOKENS=1,2,3,4,5,6,7,8,9
 fails=0
+passes=0
 
 # run NAME GDB-COMMANDS -- PROGRAM ARGS...: gdb in batch mode, output in $TMP/NAME.out
 run() {
@@ -33,6 +34,7 @@ run() {
 check() {
     if grep -qE -- "$3" "$TMP/$1.out"; then
         echo "OK      $1: $2"
+        passes=$((passes + 1))
     else
         echo "NOT OK  $1: $2 (no line matches /$3/; output: $TMP/$1.out)"
         fails=$((fails + 1))
@@ -47,6 +49,7 @@ nocheck() {
         trap - EXIT
     else
         echo "OK      $1: $2"
+        passes=$((passes + 1))
     fi
 }
 
@@ -97,6 +100,7 @@ check blockwise "FAM query rows are F2.j, masked on memory" '^F2\.0 +\. +\. +\. 
 if grep -qF -f "$TMP/mask.txt" "$TMP/blockwise.out" &&
    [ "$(grep -cxF -f "$TMP/mask.txt" "$TMP/blockwise.out")" -ge "$(wc -l < "$TMP/mask.txt")" ]; then
     echo "OK      blockwise: fam-block --mask matches build/fam mask --kind fam --index 1"
+    passes=$((passes + 1))
 else
     echo "NOT OK  blockwise: fam-block --mask differs from build/fam mask ($TMP/mask.txt)"
     fails=$((fails + 1)); trap - EXIT
@@ -151,5 +155,5 @@ check stream "compress_block reads F_0 from the state" '^F_0 in  \[F=2, D=8\]  \
 check stream "the second block sits in ring slot 1" 'ring slot head=1'
 nocheck stream "no Python or gdb errors" 'Python Exception|Error in sourced|Error occurred'
 
-echo "gdb selftest: $fails failed"
+echo "gdb-check: $passes passed, $fails failed"
 [ $fails -eq 0 ]
