@@ -1124,7 +1124,10 @@ static HeatFigure fam_state_figure(const VizRun& r, const std::vector<float>& st
     f.row_px = std::max(24, 300 / rows);  // room for every row's label
     f.scale = "|value - its mean over time| (white: at its mean)";
     f.boundary_caption = "lines between FAM rows and between the F_k";
-    f.notes.push_back("raw values in fam_states.npy [N, nblocks + 1, F, D]; lines between FAM rows and between time steps");
+    f.notes.push_back("raw values in fam_states.npy [N, nblocks + 1, F, D]" +
+                      std::string(rows - 1 > r.ncomplete ? "; (same): the partial last block writes no FAM, its entry "
+                                                           "repeats F_" + std::to_string(r.ncomplete)
+                                                         : ""));
     return f;
 }
 
