@@ -714,7 +714,7 @@ std::string memory_write_svg(const VizRun& r, int layer, const VizOptions& opt, 
     if (wmax <= 0) wmax = 1;
     if (rmax <= 0) rmax = 1;
     const int per = std::min(r.B, 24);  // tokens per line
-    const double bw = 54, bh = 20, left = 150, lineh = bh + 10;
+    const double bw = 54, bh = 20, left = 166, lineh = bh + 10;
     std::string body;
     body += svg_text(10, 18, r.name + ", layer " + std::to_string(layer) + ": what the FAM wrote, block by block", 14,
                      "font-weight=\"bold\"");
