@@ -36,21 +36,33 @@ BlockObserver VizRecorder::observer() {
 // and FAM update: copy what the pictures need (the cache is reused afterwards).
 void VizRecorder::record(void* user, int layer, const BlockCache& b, const Mask& mask) {
     VizRecorder* rec = static_cast<VizRecorder*>(user);
+    const int H = rec->H, len = b.len, C = b.C, R = mask.rows;  // R = len (+ F if b.update)
+    if (b.P.size() < (size_t)H * len * C)
+        throw std::logic_error("VizRecorder: BlockCache::P holds " + std::to_string(b.P.size()) +
+                               " floats, expected H*len*C = " + std::to_string((size_t)H * len * C) +
+                               " (is VizRecorder::H the model's H?)");
     VizBlock v;
     v.layer = layer;
     v.tau = b.tau;
-    v.len = b.len;
+    v.len = len;
     v.update = b.update;
-    v.R = b.R;
-    v.C = b.C;
-    // b.P and b.fam_next are reused buffers that grow and never shrink: take exactly
-    // [H, R, C] and the rows F_tau fills ([F, D] = all of fam_next's used part)
-    const size_t nP = (size_t)rec->H * b.R * b.C;
-    if (b.P.size() < nP)
-        throw std::logic_error("VizRecorder: BlockCache::P holds " + std::to_string(b.P.size()) +
-                               " floats, expected H*R*C = " + std::to_string(nP) + " (is VizRecorder::H the model's H?)");
-    v.P.assign(b.P.begin(), b.P.begin() + nP);
-    v.fam_next = b.fam_next;
+    v.R = R;
+    v.C = C;
+    // One picture of the block view: rows [len block rows; F FAM rows], columns
+    // [M*B memory | F FAM | B block]. The block rows' weights are b.P [H, len, C];
+    // the FAM rows' come from the FAM update, b.upd.P [H, F, F+B] over [F FAM | B
+    // block], and are 0 on the memory columns they never see.
+    v.P.assign((size_t)H * R * C, 0.0f);
+    for (int h = 0; h < H; h++) {
+        std::copy(b.P.begin() + (size_t)h * len * C, b.P.begin() + (size_t)(h + 1) * len * C,
+                  v.P.begin() + (size_t)h * R * C);
+        if (!b.update) continue;
+        const int F = b.upd.F, W = F + b.upd.B, fam_col = C - W;
+        for (int j = 0; j < F; j++)
+            std::copy(b.upd.P.begin() + ((size_t)h * F + j) * W, b.upd.P.begin() + ((size_t)h * F + j + 1) * W,
+                      v.P.begin() + ((size_t)h * R + len + j) * C + fam_col);
+    }
+    v.fam_next = b.fam_out;  // F_{tau+1}, the FAM leaving the block
     v.mask = mask;
     rec->blocks.push_back(std::move(v));
 }

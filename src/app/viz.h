@@ -36,10 +36,10 @@
 // One block of one layer as the observer saw it (a copy: the forward's caches are reused).
 struct VizBlock {
     int layer = 0, tau = 0, len = 0;  // tokens tau*B .. tau*B+len-1
-    bool update = false;              // F_tau was computed (complete block, F > 0)
+    bool update = false;              // F_{tau+1} was computed (complete block, F > 0)
     int R = 0, C = 0;                 // rows [len block | F FAM if update], keys [M*B | F | B]
     std::vector<float> P;             // [H, R, C] attention weights (0 where masked)
-    std::vector<float> fam_next;      // [F, D] F_tau, the FAM leaving the block
+    std::vector<float> fam_next;      // [F, D] F_{tau+1}, the FAM leaving block tau
     Mask mask;                        // [R, C] which key each row may see
 };
 
