@@ -136,8 +136,8 @@ int main(int argc, char** argv) {
 
     std::printf("try next: set M = 0 and watch K^ lose the memory block; set M = 3 (M >= T / B: every block\n"
                 "          sees all earlier ones, BSWA equals full causal attention); redo [4/6] for head 1.\n");
-    std::printf("set a breakpoint at fam_layer_forward (src/fam_layer.cpp) and step to the tag\n"
-                "          [Alg.1 step 2]: `p tau`, `p mask.rows`, `p mask.cols`, then `p *b.P._M_impl._M_start@8`\n"
-                "          after attention_forward (docs/debugging.md has the whole recipe).\n");
+    std::printf("set a breakpoint at fam_layer_forward (src/fam_layer.cpp) under the tag [Alg.1 step 3]\n"
+                "          (break-tag, tools/gdb) with `condition 1 tau == 2`: `pmask mask`, `pfloats b.k b.C 4`,\n"
+                "          then after attention_forward `pfloats b.P b.len b.C` (head 0 of [4/6]; docs/debugging.md).\n");
     return 0;
 }

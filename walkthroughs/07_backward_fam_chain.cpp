@@ -230,8 +230,9 @@ int main(int argc, char** argv) {
                "key's digits (both mentions); orange: the answer rows that carry the loss; blue: every other token</text>\n</svg>\n";
         write_file_atomic(out + "/grad_input_norm.svg", svg);
     }
-    std::printf("      wrote %s/grad_input_norm.npy [N+1, T], grad_fam_norm.npy [N, nblocks] (column tau:\n"
-                "      |dL/dF_{tau+1}|), grad_input_norm.svg\n\n",
+    std::printf("      wrote %s/grad_input_norm.npy [N+1, T],\n"
+                "      grad_fam_norm.npy [N, nblocks] (column tau: |dL/dF_{tau+1}|; the last column is 0),\n"
+                "      grad_input_norm.svg\n\n",
                 out.c_str());
 
     std::printf("try next: set cb.M = 2 in [5/6] and watch the zero region end N x M = 4 blocks before the\n"
