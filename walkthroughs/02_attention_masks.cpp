@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
     write_file_atomic(out + "/swa.svg", mask_svg(swa));
     write_file_atomic(out + "/bswa.svg", mask_svg(bswa));
     write_file_atomic(out + "/receptive_field.svg", mask_svg(rf));
-    write_file_atomic(out + "/P.svg", heatmap_svg(P.data, T, T, 28, "P = softmax(q k^T / sqrt(2)) under BSWA B=2 M=1"));
+    write_file_atomic(out + "/P.svg", heatmap_svg(P.data, T, T, 28, "P = softmax(q k^T / sqrt(2)) under BSWA B=2 M=1", &bswa));
     std::printf("wrote %s/{causal,swa,bswa,receptive_field,P}.svg\n\n", out.c_str());
 
     std::printf("try next: in [4/6] make q[t] = (0, 2) and predict which key each row prefers; swap bswa\n"

@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
                 max_abs_diff(mc.logits.data(), nv.logits.data(), nv.logits.size()));
 
     write_file_atomic(out + "/block2_mask.svg", mask_svg(mk));
-    write_file_atomic(out + "/block2_P_head0.svg", heatmap_svg(P.data(), R, C, 40, "P head 0, block 2: keys 2 3 | 4 5"));
+    write_file_atomic(out + "/block2_P_head0.svg", heatmap_svg(P.data(), R, C, 40, "block 2, head 0: memory 2 3, block 4 5", &mk));
     npy_save_f32(out + "/block2_P.npy", P.data(), {H, R, C});
     std::printf("wrote %s/block2_mask.svg, block2_P_head0.svg, block2_P.npy\n\n", out.c_str());
 

@@ -230,8 +230,10 @@ int main(int argc, char** argv) {
         for (int j = 0; j < F; j++)
             for (int c = 0; c < F + B; c++) view[((size_t)h * (B + F) + B + j) * C + cfg.M * B + c] = Pf[(size_t)j * (F + B) + c];
     }
+    const Mask view_mask = fam_block_mask(B, cfg.M, F, 1, B);  // its labels: rows 2 3 F2.0 F2.1, keys 0 1 F1.0 F1.1 2 3
     write_file_atomic(outdir + "/block1_P_head0.svg",
-                      heatmap_svg(view.data(), B + F, C, 40, "block 1, head 0: rows t2 t3 F2.0 F2.1, keys m0 m1 F1.0 F1.1 b0 b1"));
+                      heatmap_svg(view.data(), B + F, C, 40, "block 1, head 0: the block rows and the FAM rows that write F_2",
+                                  &view_mask));
     npy_save_f32(outdir + "/block1_P.npy", view.data(), {H, B + F, C});
     std::printf("      wrote %s/block1_mask.svg, timeline_mask.svg, block1_P_head0.svg, block1_P.npy\n\n", outdir.c_str());
 
