@@ -205,9 +205,9 @@ int main(int argc, char** argv) {
     npy_save_f32(out + "/grad_input_norm.npy", gnorm.data(), {N + 1, T});
     npy_save_f32(out + "/grad_fam_norm.npy", fnorm.data(), {N, nblocks});
     {   // one bar per token: |dL/dx_t| at the input of layer 0; key tokens red, answer rows orange
-        const double bw = 6, H0 = 160, x0 = 40, y0 = 40;
+        const double bw = 6, H0 = 160, x0 = 78, y0 = 40;
         std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string((int)(x0 + T * bw + 40)) +
-                          "\" height=\"" + std::to_string((int)(y0 + H0 + 50)) +
+                          "\" height=\"" + std::to_string((int)(y0 + H0 + 60)) +
                           "\" font-family=\"Helvetica, Arial, sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n"
                           "<text x=\"10\" y=\"20\" font-size=\"14\" font-weight=\"bold\">|dL/dx| at each input token "
                           "(layer 0 input), loss on the answer digits</text>\n";
@@ -223,10 +223,24 @@ int main(int argc, char** argv) {
                    (key ? "#d62728" : ans ? "#e8893a" : "#4678be") + "\"><title>t=" + std::to_string(t) + " " +
                    vocab.words[ex.tokens[t]] + "</title></rect>\n";
         }
+        // y axis: 0 at the baseline, the largest norm at the top
+        char top[32];
+        std::snprintf(top, sizeof top, "%.1e", gmax);
+        svg += "<line x1=\"" + std::to_string(x0 - 3) + "\" y1=\"" + std::to_string(y0) + "\" x2=\"" + std::to_string(x0 - 3) +
+               "\" y2=\"" + std::to_string(y0 + H0) + "\" stroke=\"#333\"/>\n";
+        svg += "<text x=\"" + std::to_string(x0 - 6) + "\" y=\"" + std::to_string(y0 + 4) +
+               "\" font-size=\"10\" text-anchor=\"end\" fill=\"#333\">" + top + "</text>\n";
+        svg += "<text x=\"" + std::to_string(x0 - 6) + "\" y=\"" + std::to_string(y0 + H0) +
+               "\" font-size=\"10\" text-anchor=\"end\" fill=\"#333\">0</text>\n";
+        svg += "<text transform=\"translate(14," + std::to_string(y0 + H0 / 2) + ") rotate(-90)\" font-size=\"11\" "
+               "text-anchor=\"middle\" fill=\"#333\">|dL/dx_t| (L2 over D)</text>\n";
         for (int tau = 0; tau < nblocks; tau++)
             svg += "<text x=\"" + std::to_string(x0 + (tau * B + 0.5 * std::min(B, T - tau * B)) * bw) + "\" y=\"" + std::to_string(y0 + H0 + 16) +
                    "\" font-size=\"11\" text-anchor=\"middle\" fill=\"#555\">block " + std::to_string(tau) + "</text>\n";
-        svg += "<text x=\"10\" y=\"" + std::to_string(y0 + H0 + 38) + "\" font-size=\"11\" fill=\"#555\">red: the pass "
+        svg += "<text x=\"" + std::to_string(x0 + T * bw / 2) + "\" y=\"" + std::to_string(y0 + H0 + 30) +
+               "\" font-size=\"11\" text-anchor=\"middle\" fill=\"#333\">input token t (one bar per token; grey lines: block "
+               "boundaries, B = " + std::to_string(B) + ")</text>\n";
+        svg += "<text x=\"10\" y=\"" + std::to_string(y0 + H0 + 48) + "\" font-size=\"11\" fill=\"#555\">red: the pass "
                "key's digits (both mentions); orange: the answer rows that carry the loss; blue: every other token</text>\n</svg>\n";
         write_file_atomic(out + "/grad_input_norm.svg", svg);
     }
