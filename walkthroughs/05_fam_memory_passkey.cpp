@@ -1,12 +1,13 @@
 // 05_fam_memory_passkey.cpp: the FAM as working memory, on a model that learned
-// to use it. We train a small TransformerFAM on PassKey retrieval (paper §3.2,
-// App. D.1) right here (about 2-4 minutes on 2 cores, progress printed), then
-// watch what the FAM wrote when the pass key went by and who read it when the
+// to use it: a small TransformerFAM trained on PassKey retrieval (paper §3.2,
+// App. D.1). By default it loads the model shipped in models/ (trained by this
+// very program with --train: 1500 steps, about 4-8 minutes on 2 cores), then
+// watches what the FAM wrote when the pass key went by and who read it when the
 // question came. M = 0: a block sees no earlier block at all, so the FAM is the
 // only way the key can reach the answer.
 //
 // Docs: docs/walkthroughs/05_fam_memory_passkey.md
-// Run: build/walkthroughs/05_fam_memory_passkey [--out DIR] [--model FILE to skip training] [--steps S]
+// Run: build/walkthroughs/05_fam_memory_passkey [--out DIR] [--model FILE] [--train [--steps S]]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -27,10 +28,11 @@ static std::string bar(double v, double vmax, int width) {
 }
 
 int main(int argc, char** argv) {
-    ArgParser args("05_fam_memory_passkey", "Train a small FAM model on PassKey, then watch its memory.");
-    args.option("out", "DIR", "where to write the model and the pictures", "build/walkthroughs/out")
-        .option("model", "FILE", "use this trained checkpoint instead of training (e.g. from a previous run)")
-        .option("steps", "S", "training steps", "1500");
+    ArgParser args("05_fam_memory_passkey", "A small FAM model trained on PassKey, and what its memory does.");
+    args.option("out", "DIR", "where to write the pictures (and the model, with --train)", "build/walkthroughs/out")
+        .option("model", "FILE", "the trained checkpoint to look at", "models/passkey_fam.safetensors")
+        .flag("train", "train the model here instead of loading one (about 4-8 minutes on 2 cores)")
+        .option("steps", "S", "training steps with --train", "1500");
     if (!args.parse(argc - 1, argv + 1)) return 0;
     const std::string out = args.str("out") + "/05";
     make_dirs(out);
@@ -53,11 +55,19 @@ int main(int argc, char** argv) {
 
     std::printf("[2/6] a small TransformerFAM and its training (paper §3.2: PassKey fine-tuning)\n");
     ModelWeights w;
-    if (args.given("model")) {
+    if (!args.flag_set("train")) {
+        const std::string path = args.str("model");
+        struct stat sb;
+        if (stat(path.c_str(), &sb) != 0) {
+            std::fprintf(stderr, "05_fam_memory_passkey: no model at %s (run from the repository root, pass --model FILE, "
+                                 "or --train to train one here)\n", path.c_str());
+            return 1;
+        }
         TrainState st;
         Vocab v2;
-        load_train_checkpoint(args.str("model"), w, st, &v2);
-        std::printf("      loaded %s: %s (no training)\n\n", args.str("model").c_str(), w.cfg.describe().c_str());
+        load_train_checkpoint(path, w, st, &v2);
+        std::printf("      loaded %s: %s\n      (trained by this program with --train; no training now)\n\n", path.c_str(),
+                    w.cfg.describe().c_str());
     } else {
         // D=64 H=4 N=2 Dff=256 B=16 F=8, and no memory segment (M = 0): everything
         // older than the block must come through the FAM
@@ -93,8 +103,8 @@ int main(int argc, char** argv) {
             }
         });
         save_train_checkpoint(out + "/passkey_fam.safetensors", w, st, tc, vocab);
-        std::printf("      saved %s/passkey_fam.safetensors (next time: --model that file skips training)\n\n",
-                    out.c_str());
+        std::printf("      saved %s/passkey_fam.safetensors (next time: --model that file skips training;\n"
+                    "      walkthrough 07 picks it up from there)\n\n", out.c_str());
     }
 
     std::printf("[3/6] does it work? exact match of all 5 digits, 50 fresh examples per filler length\n");
@@ -188,10 +198,11 @@ int main(int argc, char** argv) {
     std::printf("      wrote %zu files to %s/viz/: open index.html and animation.html (slider at block %d)\n\n",
                 files.size(), out.c_str(), kb);
 
-    std::printf("try next: build/fam viz --model %s/passkey_fam.safetensors --task passkey --filler 300\n"
+    const std::string model_path = args.flag_set("train") ? out + "/passkey_fam.safetensors" : args.str("model");
+    std::printf("try next: build/fam viz --model %s --task passkey --filler 300\n"
                 "          --out /tmp/v (a longer filler: does layer 0 still write the key?); train a BSWA\n"
                 "          model with --mem 1 and compare (fam viz --compare): its answer rows cannot see the key.\n",
-                out.c_str());
+                model_path.c_str());
     std::printf("set a breakpoint at VizRecorder::record (src/app/viz.cpp), condition `layer == 0 && b.tau == %d`:\n"
                 "          b is the BlockCache (src/fam_layer.h); `p b.update`, then `pfloats b.upd.P %d %d` (tools/gdb)\n"
                 "          shows head 0's FAM rows (F_%d being written) over [F_%d keys | block %d], the map of [4/6]\n"

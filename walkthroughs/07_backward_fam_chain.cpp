@@ -8,8 +8,9 @@
 // FAM index convention (docs/spec.md): F_0 enters block 0; block tau (from 0)
 // reads F_tau and, when complete, writes F_{tau+1}.
 //
-// Uses the model trained by walkthrough 05 (OUT/05/passkey_fam.safetensors) when
-// it exists, else the same architecture with random weights (it says which).
+// Uses the model walkthrough 05 trained with --train (OUT/05/passkey_fam.safetensors)
+// when it exists, else the shipped one (models/passkey_fam.safetensors, the same
+// recipe); a --model that does not exist gives random weights (it says which).
 // Docs: docs/walkthroughs/07_backward_fam_chain.md
 // Run: build/walkthroughs/07_backward_fam_chain [--out DIR] [--model FILE]
 #include <sys/stat.h>
@@ -70,21 +71,24 @@ static InputGrads backward_to_inputs(const ModelCache& c, const ModelWeights& w,
 int main(int argc, char** argv) {
     ArgParser args("07_backward_fam_chain", "A gradient travels from the answer back to the key through the FAM.");
     args.option("out", "DIR", "where to write the pictures (and where 05 left its model)", "build/walkthroughs/out")
-        .option("model", "FILE", "a trained checkpoint (default: OUT/05/passkey_fam.safetensors if present)");
+        .option("model", "FILE", "a trained checkpoint (default: OUT/05/passkey_fam.safetensors if walkthrough 05 "
+                                 "trained one with --train, else the shipped models/passkey_fam.safetensors)");
     if (!args.parse(argc - 1, argv + 1)) return 0;
     const std::string out = args.str("out") + "/07";
     make_dirs(out);
     blas_set_threads(1);
     const Vocab vocab = passkey_vocab();
 
-    std::string path = args.given("model") ? args.str("model") : args.str("out") + "/05/passkey_fam.safetensors";
     struct stat sb;
+    std::string path = args.str("out") + "/05/passkey_fam.safetensors";  // trained by 05 --train, if it was
+    if (args.given("model")) path = args.str("model");
+    else if (stat(path.c_str(), &sb) != 0) path = "models/passkey_fam.safetensors";  // the shipped one
     ModelWeights w;
     if (stat(path.c_str(), &sb) == 0) {
         TrainState st;
         Vocab v2;
         load_train_checkpoint(path, w, st, &v2);
-        std::printf("[1/6] model: %s (trained by walkthrough 05)\n", path.c_str());
+        std::printf("[1/6] model: %s (trained by walkthrough 05 --train)\n", path.c_str());
     } else {
         FamConfig c = passkey_model_config(vocab.size());  // the shape walkthrough 05 trains
         w = ModelWeights(c);

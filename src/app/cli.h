@@ -30,4 +30,5 @@ int cmd_generate(int argc, char** argv); // cli_stream.cpp: generate after a pro
 int cmd_stream(int argc, char** argv);   // cli_stream.cpp: stream a token file, constant memory
 int cmd_train(int argc, char** argv);    // cli_train.cpp: train on PassKey
 int cmd_eval(int argc, char** argv);     // cli_train.cpp: PassKey accuracy per filler length
+int cmd_export(int argc, char** argv);   // cli_train.cpp: a trained model without optimizer state
 int cmd_viz(int argc, char** argv);      // cli_viz.cpp: attention and memory over time (paper Fig. 4, 11)

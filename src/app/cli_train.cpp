@@ -229,3 +229,34 @@ int cmd_eval(int argc, char** argv) {
     }
     return 0;
 }
+
+int cmd_export(int argc, char** argv) {
+    ArgParser a("fam export", "Write a trained model for sharing: its weights, task vocabulary and training\n"
+                              "metadata, without the optimizer moments (optim.m, optim.v) and the RSP state,\n"
+                              "about a third of a training checkpoint's size. The result loads everywhere a\n"
+                              "checkpoint does (fam eval, fam viz, the walkthroughs); `fam train --resume` on it\n"
+                              "restarts AdamW's moments from zero.\n\n"
+                              "example: fam export --model pk.safetensors --out models/passkey_fam.safetensors");
+    a.option("model", "FILE", "checkpoint written by fam train (or a model file)", "", true)
+        .option("out", "FILE", "where to write (temp file + rename)", "", true);
+    if (!a.parse(argc, argv)) return 0;
+    const std::string in = a.str("model"), out = a.str("out");
+    if (out.empty()) throw UsageError("fam export: --out must name a file");
+    SafeTensors st = safetensors_load(in);
+    ModelWeights w = model_from_safetensors(st);  // refuses a file that holds no valid model
+    size_t dropped = 0;
+    for (auto it = st.tensors.begin(); it != st.tensors.end();) {
+        const bool optimizer = it->first.rfind("optim.", 0) == 0 || it->first == "train.rsp_fam";
+        if (optimizer) {
+            dropped += it->second.size();
+            it = st.tensors.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    st.metadata.erase("optim.step");
+    safetensors_save(out, st);
+    std::printf("wrote %s: %s, %zu parameters (dropped %zu optimizer values)\n", out.c_str(), w.cfg.describe().c_str(),
+                w.buffer.size(), dropped);
+    return 0;
+}

@@ -26,6 +26,7 @@ static const Command kCommands[] = {
     {"stream", cmd_stream, "stream a token file of any length: loss, tokens/s, peak memory"},
     {"train", cmd_train, "train on PassKey with AdamW, RPO, RSP, M_SG (paper Section 3.2)"},
     {"eval", cmd_eval, "PassKey exact-match accuracy per filler length"},
+    {"export", cmd_export, "a trained model for sharing: weights and vocabulary, no optimizer state"},
     {"viz", cmd_viz, "pictures: attention and FAM memory over time, HTML animation (paper Fig. 4, 11)"},
 };
 
