@@ -155,11 +155,13 @@ static void head_forward(FamState& st, const ModelWeights& w, int n, float* logi
     linear_forward(logits, st.s.xf.data(), w.lm_head, n, D, st.cfg.V);
 }
 
-// Ring slot of the block `age` blocks before the current one (age 0 = current).
-static int slot_of(const FamState& st, int age) {
-    const int S = st.cfg.M + 1;
-    return ((st.head - age) % S + S) % S;
+int ring_slot(int head, int age, int M) {
+    const int S = M + 1;  // the ring holds the current block and M memory blocks
+    return ((head - age) % S + S) % S;
 }
+
+// Ring slot of the block `age` blocks before the current one (age 0 = current).
+static int slot_of(const FamState& st, int age) { return ring_slot(st.head, age, st.cfg.M); }
 
 // [Alg.2 steps 6-8] the FAM update of layer l once its block (tokens t0..t0+B-1)
 // is complete, on the ring buffer as it stands: F_{tau+1} from F_tau (rows 0..F-1

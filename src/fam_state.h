@@ -127,6 +127,12 @@ int sample_next(FamState& st, const float* logits, float temperature, int top_k,
 void stream_generate(FamState& st, const ModelWeights& w, const int* prompt, int n, int max_new,
                      float temperature, int top_k, uint64_t seed, int* out);
 
+// The ring slot (0..M) of the block `age` blocks before the current one (age 0 = the
+// current block, in slot `head`; age 1..M its memory blocks). Block tau lives in slot
+// tau % (M+1), so slots are reused in a circle and nothing is ever copied.
+// (exercises/05_ring_slot)
+int ring_slot(int head, int age, int M);
+
 // ---- shared with the state file (src/app/state_file.h) ----------------------------
 bool is_full(const FamConfig& c);                          // attention == full: no blocks
 bool same_config(const FamConfig& a, const FamConfig& b);  // same model shape (B, M, F only if blocked)

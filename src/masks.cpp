@@ -157,21 +157,25 @@ Mask fam_block_mask(int B, int M, int F, int tau, int len) {
     for (int j = 0; j < F; j++) push_fam(mk.col_axis, j, tau, fam_label(tau, j));
     for (int i = 0; i < B; i++) push_token(mk.col_axis, tau * B + i, tau);
 
+    fam_block_fill(mk, B, M, F, len);
+    return mk;
+}
+
+void fam_block_fill(Mask& mk, int B, int M, int F, int len) {
     const int fam0 = M * B, blk0 = M * B + F;
     for (int i = 0; i < len; i++) {
         // [Alg.2 step 3] K_hat_t = Concat(K_mem, K^F, K_{tau,:t})
         for (int c = 0; c < M * B; c++)
-            if (mk.col_axis.pos[c] >= 0) set(mk, i, c);
+            if (mk.col_axis.pos[c] >= 0) set(mk, i, c);  // memory blocks that exist, whole
         for (int j = 0; j < F; j++) set(mk, i, fam0 + j);
         for (int s = 0; s <= i; s++) set(mk, i, blk0 + s);
     }
-    for (int r = len; r < rows; r++) {
+    for (int r = len; r < mk.rows; r++) {
         // [Alg.2 step 6] K_tilde = Concat(K^F, K_tau): FAM compresses the whole
         // block, full (bidirectional) among FAM rows, no memory keys
         for (int j = 0; j < F; j++) set(mk, r, fam0 + j);
         for (int s = 0; s < B; s++) set(mk, r, blk0 + s);
     }
-    return mk;
 }
 
 // ---- FAM, timeline view ---------------------------------------------------------------

@@ -55,6 +55,11 @@ Mask bswa_mask(int T, int B, int M);
 // Memory columns of blocks that do not exist (tau < M) are all 0; block key
 // columns >= len are all 0.
 Mask fam_block_mask(int B, int M, int F, int tau, int len);
+// The 1s of that block view, on a mask whose axes fam_block_mask has laid out
+// (all cells 0; col_axis.pos[c] < 0 marks a memory column of a block before 0):
+// row i < len sees the existing memory, all F FAM keys and block keys 0..i; a FAM
+// row sees the F FAM keys and all B block keys. (exercises/01_block_mask)
+void fam_block_fill(Mask& mk, int B, int M, int F, int len);
 
 // FAM, timeline view over T tokens: rows = cols = the interleaved order
 // [F_0, block 0, F_1, block 1, ..., F_n] where F_{k+1} is the FAM produced by
