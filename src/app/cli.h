@@ -32,3 +32,4 @@ int cmd_train(int argc, char** argv);    // cli_train.cpp: train on PassKey
 int cmd_eval(int argc, char** argv);     // cli_train.cpp: PassKey accuracy per filler length
 int cmd_export(int argc, char** argv);   // cli_train.cpp: a trained model without optimizer state
 int cmd_viz(int argc, char** argv);      // cli_viz.cpp: attention and memory over time (paper Fig. 4, 11)
+int cmd_slides(int argc, char** argv);   // cli_slides.cpp: 16:9 slide figures (SVG + PNG) with an index page

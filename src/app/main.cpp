@@ -28,6 +28,7 @@ static const Command kCommands[] = {
     {"eval", cmd_eval, "PassKey exact-match accuracy per filler length"},
     {"export", cmd_export, "a trained model for sharing: weights and vocabulary, no optimizer state"},
     {"viz", cmd_viz, "pictures: attention and FAM memory over time, HTML animation (paper Fig. 4, 11)"},
+    {"slides", cmd_slides, "slide-ready 16:9 figures (SVG + PNG, 1920x1080) with an index page, for lectures"},
 };
 
 static void print_usage(FILE* out) {

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <vector>
@@ -323,9 +324,13 @@ static const Rgb kFamText = {179, 90, 18};      // FAM labels
 static const Rgb kMarkText = {214, 39, 40};     // highlighted labels (e.g. the pass key)
 
 // An RGB image in memory, [h, w, 3]. Drawing outside it is clipped.
+// With `svg` set (slides), every fill, hatch, text, line and disc is also written
+// there as an SVG element, so one layout gives the PNG and an identical SVG.
 struct Image {
     int w = 0, h = 0;
     std::vector<uint8_t> px;
+    std::string* svg = nullptr;  // record drawing as SVG elements (null: pixels only)
+    int mute = 0;                // > 0: do not record (text draws its glyphs as fills)
     Image(int w_, int h_, Rgb bg) : w(w_), h(h_), px((size_t)w_ * h_ * 3) {
         for (size_t i = 0; i < (size_t)w * h; i++) {
             px[3 * i] = bg.r;
@@ -341,12 +346,16 @@ struct Image {
         p[2] = c.b;
     }
     void fill(int x, int y, int fw, int fh, Rgb c) {
+        if (svg && !mute && fw > 0 && fh > 0) *svg += rect(x, y, fw, fh, c);
         for (int yy = std::max(0, y); yy < std::min(h, y + fh); yy++)
             for (int xx = std::max(0, x); xx < std::min(w, x + fw); xx++) put(xx, yy, c);
     }
     // Diagonal stripes in image coordinates, so that neighbouring masked cells form
     // one hatched area whatever the cell size (even 1-px cells).
     void hatch(int x, int y, int fw, int fh) {
+        if (svg && !mute && fw > 0 && fh > 0)
+            *svg += "<rect x=\"" + num(x) + "\" y=\"" + num(y) + "\" width=\"" + num(fw) + "\" height=\"" + num(fh) +
+                    "\" fill=\"url(#masked)\"/>\n";
         for (int yy = std::max(0, y); yy < std::min(h, y + fh); yy++)
             for (int xx = std::max(0, x); xx < std::min(w, x + fw); xx++)
                 put(xx, yy, (xx + yy) % 5 == 0 ? kHatchLine : kHatchBg);
@@ -356,6 +365,31 @@ struct Image {
         fill(x, y + fh - 1, fw, 1, c);
         fill(x, y, 1, fh, c);
         fill(x + fw - 1, y, 1, fh, c);
+    }
+    // A straight line `width` px thick (plots); dash > 0: dashes of `dash` px, gaps as long.
+    void line(double x0, double y0, double x1, double y1, double width, Rgb c, double dash = 0) {
+        if (svg && !mute)
+            *svg += "<line x1=\"" + num(x0) + "\" y1=\"" + num(y0) + "\" x2=\"" + num(x1) + "\" y2=\"" + num(y1) +
+                    "\" stroke=\"" + hex(c) + "\" stroke-width=\"" + num(width) + "\"" +
+                    (dash > 0 ? " stroke-dasharray=\"" + num(dash) + "," + num(dash) + "\"" : std::string()) + "/>\n";
+        const double dx = x1 - x0, dy = y1 - y0, len2 = std::max(1e-12, dx * dx + dy * dy), r = width / 2;
+        for (int yy = (int)std::floor(std::min(y0, y1) - r); yy <= (int)std::ceil(std::max(y0, y1) + r); yy++)
+            for (int xx = (int)std::floor(std::min(x0, x1) - r); xx <= (int)std::ceil(std::max(x0, x1) + r); xx++) {
+                const double px_ = xx + 0.5, py_ = yy + 0.5;
+                const double t = std::min(1.0, std::max(0.0, ((px_ - x0) * dx + (py_ - y0) * dy) / len2));
+                const double ex = x0 + t * dx - px_, ey = y0 + t * dy - py_;
+                if (ex * ex + ey * ey > r * r) continue;
+                if (dash > 0 && std::fmod(t * std::sqrt(len2), 2 * dash) >= dash) continue;
+                put(xx, yy, c);
+            }
+    }
+    // A filled circle (plot markers).
+    void disc(double cx, double cy, double r, Rgb c) {
+        if (svg && !mute)
+            *svg += "<circle cx=\"" + num(cx) + "\" cy=\"" + num(cy) + "\" r=\"" + num(r) + "\" fill=\"" + hex(c) + "\"/>\n";
+        for (int yy = (int)std::floor(cy - r); yy <= (int)std::ceil(cy + r); yy++)
+            for (int xx = (int)std::floor(cx - r); xx <= (int)std::ceil(cx + r); xx++)
+                if ((xx + 0.5 - cx) * (xx + 0.5 - cx) + (yy + 0.5 - cy) * (yy + 0.5 - cy) <= r * r) put(xx, yy, c);
     }
 };
 
@@ -374,7 +408,24 @@ static int text_h(int scale) { return 10 * scale; }  // one line: capitals, desc
 
 // Draws s with its top-left corner at (x, y); up = true rotates it a quarter turn
 // counter-clockwise (read bottom to top), starting at (x, y) with the glyph tops at x.
+// In an SVG recording the text is one <text> element whose capitals match the PNG's
+// (stb_easy_font capitals are 7 units tall from the top: baseline at y + 7 units).
+static void record_text(Image& im, int x, int y, const std::string& s, int scale, Rgb c, bool up, bool bold) {
+    if (!im.svg || im.mute || s.empty()) return;
+    const double base = 7.0 * scale;
+    const std::string pos = up ? "x=\"0\" y=\"0\" transform=\"translate(" + num(x + base) + " " + num(y) + ") rotate(-90)\""
+                               : "x=\"" + num(x) + "\" y=\"" + num(y + base) + "\"";
+    *im.svg += "<text " + pos + " font-size=\"" + num(9.5 * scale) + "\" fill=\"" + hex(c) + "\"" +
+               (bold ? " font-weight=\"bold\"" : "") + ">" + xml_escape(s) + "</text>\n";
+}
+
 static void draw_text(Image& im, int x, int y, const std::string& s, int scale, Rgb c, bool up = false) {
+    record_text(im, x, y, s, scale, c, up, false);
+    im.mute++;  // the glyphs' quads are pixels only
+    struct Unmute {
+        Image& im;
+        ~Unmute() { im.mute--; }
+    } unmute{im};
     std::string a = printable(s);
     std::vector<char> buf(a.size() * 640 + 64);
     const int quads = stb_easy_font_print(0, 0, &a[0], nullptr, buf.data(), (int)buf.size());
@@ -388,8 +439,12 @@ static void draw_text(Image& im, int x, int y, const std::string& s, int scale, 
 }
 // Bold: the same text twice, one pixel apart.
 static void draw_bold(Image& im, int x, int y, const std::string& s, int scale, Rgb c) {
+    record_text(im, x, y, s, scale, c, false, true);
+    im.mute++;
     draw_text(im, x, y, s, scale, c);
     draw_text(im, x + 1, y, s, scale, c);
+    if (scale >= 4) draw_text(im, x + 2, y, s, scale, c);  // large text needs a heavier stroke
+    im.mute--;
 }
 
 // Greedy word wrap to max_w, measured by `width`; a word longer than a line stands
@@ -480,6 +535,7 @@ struct PngGrid {
     std::vector<int> xs, ys, rticks, cticks;
     int S = 2, rlab = 0, clab = 0, gw = 0, gh = 0, w = 0, h = 0;
     bool col_up = true;  // column labels read bottom to top (unless all fit across their cells)
+    bool tight = false;  // slides: labels 8 units + 1 px apart (capitals are 7 units), not a 10-unit line + 2 px
 
     void measure(int scale) {
         S = scale;
@@ -487,8 +543,8 @@ struct PngGrid {
         ys = cell_starts(row, rows, ch);
         gw = xs[cols] + 2;  // + the frame
         gh = ys[rows] + 2;
-        const int th = text_h(S);
-        rticks = pick_ticks(row, ys, ch, th + 2);
+        const int th = text_h(S), extent = tight ? 8 * S + 1 : th + 2;
+        rticks = pick_ticks(row, ys, ch, extent);
         // column labels lie flat when each fits before the next label (sparse labels
         // such as "row 0" over groups of cells), else they stand up
         col_up = false;
@@ -498,7 +554,7 @@ struct PngGrid {
             const int room = next < cols ? xs[next] - xs[c] : 1 << 20;  // the last may overhang the grid
             if (!col.label[c].empty() && text_w(col.label[c], S) + 4 > room) col_up = true;
         }
-        cticks = pick_ticks(col, xs, cw, col_up ? th + 2 : 1);
+        cticks = pick_ticks(col, xs, cw, col_up ? extent : 1);
         rlab = clab = 0;
         for (int i : rticks) rlab = std::max(rlab, text_w(row.label[i], S) + 8);
         for (int c : cticks) clab = std::max(clab, col_up ? text_w(col.label[c], S) + 8 : th + 4);
@@ -631,6 +687,7 @@ struct PngFigure {
     PngLegend legend;
     std::vector<std::string> notes;
     int bar_h = 0;                                     // height of the colour bar block (0: none)
+    int bar_w = 0;                                     // width of its widest line (slides: the column must hold it)
     std::function<void(Image&, int, int, int)> bar;   // draws it at (x, y) within a width
 
     std::string encode(const char* fn) {
@@ -678,12 +735,11 @@ struct PngFigure {
     }
 };
 
-std::string mask_png_bytes(const Mask& mk, int cell_px) {
-    Drawn d(mk, "mask_png");
-    if (cell_px < 0) throw std::invalid_argument("mask_png: cell_px must be >= 0, got " + std::to_string(cell_px));
+// The mask as one grid with its legend and notes (`d` must outlive the figure: the
+// grid's painter reads it). mask_png_bytes encodes it; mask_slide lays it on a slide.
+static PngFigure mask_png_figure(const Drawn& d, int cell) {
+    const Mask& mk = d.mk;
     const int R = mk.rows, C = mk.cols;
-    const int cell = cell_px > 0 ? cell_px : std::max(1, std::min(32, 1000 / std::max(R, C)));
-    check_picture_size("mask_png", (long long)C * cell, (long long)R * cell);
     const bool fam = d.has_fam();
     PngGrid g;
     g.row = heat_axis(d.row, "query");
@@ -691,9 +747,9 @@ std::string mask_png_bytes(const Mask& mk, int cell_px) {
     g.rows = R;
     g.cols = C;
     g.cw = g.ch = cell;
-    g.paint = [&](Image& im, int r, int c, int x, int y, int w, int h) {
+    g.paint = [&d](Image& im, int r, int c, int x, int y, int w, int h) {
         const bool f = d.fam_cell(r, c);
-        im.fill(x, y, w, h, mk.at(r, c) ? (f ? kFam : kToken) : (f ? kFamTint : kEmpty));
+        im.fill(x, y, w, h, d.mk.at(r, c) ? (f ? kFam : kToken) : (f ? kFamTint : kEmpty));
     };
     PngFigure fig;
     fig.title = mk.title;
@@ -710,7 +766,16 @@ std::string mask_png_bytes(const Mask& mk, int cell_px) {
                         "position at each block start and wherever they fit");
     if (fam) fig.notes.push_back("F<k>.<j> = row j of F_k, the FAM after k completed blocks (F_0 enters block 0)");
     if (absent) fig.notes.push_back("m<i>: memory slot i of a block before block 0 (it does not exist, so it is masked)");
-    return fig.encode("mask_png");
+    return fig;
+}
+
+std::string mask_png_bytes(const Mask& mk, int cell_px) {
+    Drawn d(mk, "mask_png");
+    if (cell_px < 0) throw std::invalid_argument("mask_png: cell_px must be >= 0, got " + std::to_string(cell_px));
+    const int R = mk.rows, C = mk.cols;
+    const int cell = cell_px > 0 ? cell_px : std::max(1, std::min(32, 1000 / std::max(R, C)));
+    check_picture_size("mask_png", (long long)C * cell, (long long)R * cell);
+    return mask_png_figure(d, cell).encode("mask_png");
 }
 
 void mask_png(const std::string& path, const Mask& mk, int cell_px) {
@@ -851,18 +916,13 @@ static bool figure_has_boundary(const HeatFigure& f) {
 
 // ---- heatmaps: PNG --------------------------------------------------------------------------------
 
-std::string heatmap_figure_png_bytes(const HeatFigure& f) {
-    const char* fn = "heatmap_figure_png";
-    const Scale sc = figure_scale(f, fn);
-    if (f.cell_px < 0 || f.row_px < 0) throw std::invalid_argument(std::string(fn) + ": cell sizes must be >= 0");
-    int total_cols = 0;
-    for (const HeatPanel& p : f.panels) total_cols += p.cols;
-    const int cw = f.cell_px > 0 ? f.cell_px : std::max(1, std::min(24, 1000 / std::max(1, total_cols)));
-    const int ch = f.row_px > 0 ? f.row_px : cw;
+// The figure's grids, colour bar, legend and notes with text at scale S (f and sc must
+// outlive the result: its painters read them). heatmap_figure_png_bytes encodes it
+// (S = 2); heatmap_figure_slide lays it on a slide.
+static PngFigure heat_png_figure(const HeatFigure& f, const Scale& sc, int S, int cw, int ch) {
     PngFigure fig;
     fig.title = f.title;
     for (const HeatPanel& p : f.panels) {
-        check_picture_size(fn, (long long)p.cols * cw, (long long)p.rows * ch);
         PngGrid g;
         g.title = p.title;
         g.row = p.row;
@@ -872,18 +932,26 @@ std::string heatmap_figure_png_bytes(const HeatFigure& f) {
         g.cw = cw;
         g.ch = ch;
         const HeatPanel* pp = &p;
-        g.paint = [pp, &sc](Image& im, int r, int c, int x, int y, int w, int h) {
+        g.paint = [pp, &sc, S](Image& im, int r, int c, int x, int y, int w, int h) {
             const size_t k = (size_t)r * pp->cols + c;
             const uint8_t st = pp->cell.empty() ? (uint8_t)kCellValue : pp->cell[k];
+            double u = 0;
             if (st == kCellBlank) im.fill(x, y, w, h, kBlank);
             else if (st == (uint8_t)kCellMasked || !std::isfinite(pp->v[k])) im.hatch(x, y, w, h);
-            else im.fill(x, y, w, h, palette_colour(sc.palette, sc.unit(pp->v[k])));
+            else im.fill(x, y, w, h, palette_colour(sc.palette, u = sc.unit(pp->v[k])));
+            if (pp->text.empty() || pp->text[k].empty()) return;
+            // the cell's text, centred, shortened with '~' until it fits; white on dark cells
+            std::string t = pp->text[k];
+            while (t.size() > 1 && text_w(t, S) > w - 4) t = t.substr(0, t.size() - (t.back() == '~' ? 2 : 1)) + "~";
+            const Rgb tc = (sc.palette == Palette::Sequential ? u > 0.55 : std::fabs(u - 0.5) > 0.3) ? kEmpty : kText;
+            draw_text(im, x + (w - text_w(t, S)) / 2, y + (h - 7 * S) / 2, t, S, tc);
         };
         fig.grids.push_back(g);
     }
-    // the colour bar: the caption, a 300-px gradient, tick marks and labels under it
-    const int S = 2, th = text_h(S), bar_w = 300, bar_hh = 14;
+    // the colour bar: the caption, a 150*S-px gradient, tick marks and labels under it
+    const int th = text_h(S), bar_w = 150 * S, bar_hh = 7 * S;
     fig.bar_h = th + 4 + bar_hh + 4 + th + 12;
+    fig.bar_w = std::max(text_w("colour: " + f.scale, S), bar_w + 3 * th);
     fig.bar = [&sc, &f, th, bar_hh, bar_w, S](Image& im, int x, int y, int /*width*/) {
         draw_text(im, x, y, "colour: " + f.scale, S, kText);
         const int by = y + th + 4;
@@ -907,6 +975,19 @@ std::string heatmap_figure_png_bytes(const HeatFigure& f) {
     if (figure_has_axis(f, false))
         fig.legend.add(PngLegend::TextSample, kMarkText, "red label or tick: highlighted token", "7");
     fig.notes = f.notes;
+    return fig;
+}
+
+std::string heatmap_figure_png_bytes(const HeatFigure& f) {
+    const char* fn = "heatmap_figure_png";
+    const Scale sc = figure_scale(f, fn);
+    if (f.cell_px < 0 || f.row_px < 0) throw std::invalid_argument(std::string(fn) + ": cell sizes must be >= 0");
+    int total_cols = 0;
+    for (const HeatPanel& p : f.panels) total_cols += p.cols;
+    const int cw = f.cell_px > 0 ? f.cell_px : std::max(1, std::min(24, 1000 / std::max(1, total_cols)));
+    const int ch = f.row_px > 0 ? f.row_px : cw;
+    for (const HeatPanel& p : f.panels) check_picture_size(fn, (long long)p.cols * cw, (long long)p.rows * ch);
+    PngFigure fig = heat_png_figure(f, sc, 2, cw, ch);
     return fig.encode(fn);
 }
 
@@ -1132,4 +1213,308 @@ void heatmap_png(const std::string& path, const float* values, int rows, int col
 std::string heatmap_svg(const float* values, int rows, int cols, int cell_px, const std::string& title,
                         const Mask* mask) {
     return heatmap_figure_svg(quick_figure(values, rows, cols, cell_px, title, mask, "heatmap_svg"));
+}
+
+// ---- slides ---------------------------------------------------------------------------------------
+
+static void check_style(const SlideStyle& st, const char* fn) {
+    if (st.width < 320 || st.height < 180 || st.width > 8192 || st.height > 8192 || st.title_scale < 1 ||
+        st.text_scale < 1 || st.margin < 0 || st.max_cell < 2)
+        throw std::invalid_argument(std::string(fn) + ": bad SlideStyle (canvas " + std::to_string(st.width) + " x " +
+                                    std::to_string(st.height) + ", title_scale " + std::to_string(st.title_scale) +
+                                    ", text_scale " + std::to_string(st.text_scale) + ", max_cell " +
+                                    std::to_string(st.max_cell) + ")");
+}
+
+// A blank slide recording into *svg; the title (bold, wrapped) and the subtitle (grey,
+// wrapped) drawn at the top. *y receives the first free row under them.
+static Image slide_canvas(const SlideStyle& st, std::string* svg, const std::string& title, const std::string& subtitle,
+                          int* y) {
+    Image im(st.width, st.height, kEmpty);
+    im.svg = svg;
+    const int TS = st.title_scale, S = st.text_scale, M = st.margin, avail = st.width - 2 * M;
+    auto wt = [TS](const std::string& t) { return (double)text_w(t, TS) + 2; };
+    auto ws = [S](const std::string& t) { return (double)text_w(t, S); };
+    int yy = M;
+    for (const std::string& l : wrap(title, avail, wt)) {
+        draw_bold(im, M, yy, l, TS, kText);
+        yy += text_h(TS) + 8;
+    }
+    if (!subtitle.empty()) {
+        yy += 4;
+        for (const std::string& l : wrap(subtitle, avail, ws)) {
+            draw_text(im, M, yy, l, S, kTextGrey);
+            yy += text_h(S) + 6;
+        }
+    }
+    im.fill(M, yy + 2, avail, 3, {200, 200, 200});  // a rule under the header
+    *y = yy + 2 + 3 + 14;
+    return im;
+}
+
+static Slide slide_finish(const Image& im, const std::string& body, const std::string& title, const char* fn) {
+    Slide s;
+    s.png = png_encode(im, fn);
+    s.svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(im.w) + "\" height=\"" + num(im.h) +
+            "\" viewBox=\"0 0 " + num(im.w) + " " + num(im.h) +
+            "\" font-family=\"Helvetica, Arial, sans-serif\">\n<title>" + xml_escape(title) + "</title>\n" + kHatchDefs +
+            body + "</svg>\n";
+    return s;
+}
+
+// The right-hand column: colour bar (if any), the legend one item per line, the notes
+// wrapped to `width`. Draws when im is given; returns its height, *used its widest line.
+static int slide_column(Image* im, const PngFigure& fig, int x, int y, int width, int S, int* used) {
+    const int th = text_h(S);
+    int h = 0, w = 0;
+    if (fig.bar) {
+        if (im) fig.bar(*im, x, y, width);
+        h += fig.bar_h + 8;
+        w = std::max(w, fig.bar_w);
+    }
+    for (const PngLegend::Item& it : fig.legend.items) w = std::max(w, th + 6 + text_w(it.caption, S));
+    h += fig.legend.place(im, x, y + h, 1, S);  // width 1: one item per line
+    if (!fig.notes.empty()) h += 10;
+    auto ws = [S](const std::string& t) { return (double)text_w(t, S); };
+    for (const std::string& n : fig.notes)
+        for (const std::string& l : wrap(n, width, ws)) {
+            if (im) draw_text(*im, x, y + h, l, S, kTextGrey);
+            w = std::max(w, text_w(l, S));
+            h += th + 6;
+        }
+    *used = w;
+    return h;
+}
+
+// The legend block under the grids (the other layout): colour bar, the legend
+// flowing left to right, the notes, all within `width`. Returns its height.
+static int slide_bottom(Image* im, const PngFigure& fig, int x, int y, int width, int S) {
+    const int th = text_h(S);
+    int h = 0;
+    if (fig.bar) {
+        if (im) fig.bar(*im, x, y, width);
+        h += fig.bar_h;
+    }
+    h += fig.legend.place(im, x, y + h, width, S);
+    auto ws = [S](const std::string& t) { return (double)text_w(t, S); };
+    for (const std::string& n : fig.notes)
+        for (const std::string& l : wrap(n, width, ws)) {
+            if (im) draw_text(*im, x, y + h, l, S, kTextGrey);
+            h += th + 6;
+        }
+    return h;
+}
+
+// Lays fig's grids out on a slide at the largest cell height (<= max_cell, widths in
+// the aspect cw0 : ch0) that fits, with the colour bar, legend and notes either in a
+// column at the right (preferred: slides are wide) or under the grids, whichever
+// allows the larger cells.
+static Slide figure_slide(PngFigure& fig, const std::string& title, const std::string& subtitle, const SlideStyle& st,
+                          int cw0, int ch0, const char* fn) {
+    check_style(st, fn);
+    std::string body;
+    int y0 = 0;
+    Image im = slide_canvas(st, &body, title, subtitle, &y0);
+    const int S = st.text_scale, M = st.margin, gap = 14 * S, col_gap = 20 * S;
+    const int avail_w = st.width - 2 * M, avail_h = st.height - M - y0;
+    const double aspect = cw0 > 0 && ch0 > 0 ? (double)cw0 / ch0 : 1.0;
+    int gw = 0, gh = 0;
+    auto measure = [&](int ch) {
+        const int cw = std::max(1, (int)std::lround(ch * aspect));
+        gw = gh = 0;
+        for (size_t k = 0; k < fig.grids.size(); k++) {
+            PngGrid& g = fig.grids[k];
+            g.cw = cw;
+            g.ch = ch;
+            g.tight = true;
+            g.measure(S);
+            gw += g.w + (k ? gap : 0);
+            gh = std::max(gh, g.h);
+        }
+    };
+    // does cell height ch fit with the legend at the right (side) or under the grids?
+    auto fits = [&](int ch, bool side) {
+        measure(ch);
+        if (!side) return gw <= avail_w && fig.bar_w <= avail_w && gh + 20 + slide_bottom(nullptr, fig, 0, 0, avail_w, S) <= avail_h;
+        const int col_w = avail_w - gw - col_gap;
+        if (gh > avail_h || col_w < 12 * text_h(S)) return false;  // the column needs room for a few words per line
+        int used = 0;
+        return slide_column(nullptr, fig, 0, 0, col_w, S, &used) <= avail_h && used <= col_w;
+    };
+    int best_side = 0, best_below = 0;
+    for (int ch = st.max_cell; ch >= 2 && !best_side; ch--)
+        if (fits(ch, true)) best_side = ch;
+    for (int ch = st.max_cell; ch > best_side && !best_below; ch--)
+        if (fits(ch, false)) best_below = ch;
+    if (!best_side && !best_below)
+        throw std::invalid_argument(std::string(fn) + ": '" + title + "' does not fit on a " + std::to_string(st.width) +
+                                    " x " + std::to_string(st.height) + " slide at text_scale " + std::to_string(S) +
+                                    " even with 2-px cells");
+    const bool side = best_side >= best_below;
+    measure(side ? best_side : best_below);
+    if (side) {
+        // centre [grids | column] across, and the taller of the two in the space below the header
+        const int col_w = avail_w - gw - col_gap;
+        int used = 0;
+        const int col_h = slide_column(nullptr, fig, 0, 0, col_w, S, &used);
+        const int x = M + (avail_w - (gw + col_gap + used)) / 2, y = y0 + (avail_h - std::max(gh, col_h)) / 2;
+        int gx = x;
+        for (const PngGrid& g : fig.grids) {
+            g.draw(im, gx, y);  // top-aligned: grids side by side compare row by row
+            gx += g.w + gap;
+        }
+        slide_column(&im, fig, x + gw + col_gap, y + std::max(0, (gh - col_h) / 2), col_w, S, &used);
+    } else {
+        // grids centred across, the legend block under them, both centred in the height
+        const int bh = slide_bottom(nullptr, fig, 0, 0, avail_w, S);
+        const int y = y0 + (avail_h - (gh + 20 + bh)) / 2;
+        int gx = M + (avail_w - gw) / 2;
+        for (const PngGrid& g : fig.grids) {
+            g.draw(im, gx, y);  // top-aligned: grids side by side compare row by row
+            gx += g.w + gap;
+        }
+        slide_bottom(&im, fig, M, y + gh + 20, avail_w, S);
+    }
+    return slide_finish(im, body, title, fn);
+}
+
+Slide mask_slide(const std::vector<Mask>& masks, const std::string& title, const std::string& subtitle,
+                 const SlideStyle& st) {
+    const char* fn = "mask_slide";
+    if (masks.empty()) throw std::invalid_argument(std::string(fn) + ": no masks");
+    std::vector<std::unique_ptr<Drawn>> drawn;  // the grids' painters read them
+    PngFigure fig;
+    for (const Mask& mk : masks) {
+        drawn.emplace_back(new Drawn(mk, fn));
+        PngFigure one = mask_png_figure(*drawn.back(), 1);
+        PngGrid g = one.grids[0];
+        if (masks.size() > 1) g.title = mk.title;
+        fig.grids.push_back(g);
+        // the legend and notes of all masks, each entry once
+        for (const PngLegend::Item& it : one.legend.items) {
+            bool seen = false;
+            for (const PngLegend::Item& o : fig.legend.items) seen = seen || o.caption == it.caption;
+            if (!seen) fig.legend.items.push_back(it);
+        }
+        for (const std::string& n : one.notes)
+            if (std::find(fig.notes.begin(), fig.notes.end(), n) == fig.notes.end()) fig.notes.push_back(n);
+    }
+    return figure_slide(fig, title, masks.size() == 1 && subtitle.empty() ? masks[0].title : subtitle, st, 1, 1, fn);
+}
+
+Slide heatmap_figure_slide(const HeatFigure& f, const std::string& title, const SlideStyle& st) {
+    const char* fn = "heatmap_figure_slide";
+    const Scale sc = figure_scale(f, fn);
+    PngFigure fig = heat_png_figure(f, sc, st.text_scale, 1, 1);
+    const int cw0 = f.cell_px > 0 ? f.cell_px : 1, ch0 = f.row_px > 0 ? f.row_px : cw0;
+    return figure_slide(fig, title, f.title, st, cw0, ch0, fn);
+}
+
+// Dark2 (colorbrewer), the palette of tools/passkey_report's plot.
+static const Rgb kSeries[] = {{217, 95, 2},   {27, 158, 119}, {117, 112, 179}, {231, 41, 138},
+                              {102, 166, 30}, {230, 171, 2},  {166, 118, 29}};
+
+Slide line_plot_slide(const LinePlot& p, const SlideStyle& st) {
+    const char* fn = "line_plot_slide";
+    check_style(st, fn);
+    if (p.series.empty()) throw std::invalid_argument(std::string(fn) + ": '" + p.title + "' has no series");
+    double xlo = p.x_lo, xhi = p.x_hi;
+    auto tx = [&p](double x) { return p.log2_x ? std::log2(std::max(1.0, x)) : x; };
+    if (xlo >= xhi) {
+        xlo = 1e300, xhi = -1e300;
+        for (const PlotSeries& s : p.series) {
+            if (s.x.size() != s.y.size())
+                throw std::invalid_argument(std::string(fn) + ": series '" + s.name + "' has " +
+                                            std::to_string(s.x.size()) + " x and " + std::to_string(s.y.size()) + " y");
+            for (double x : s.x) xlo = std::min(xlo, x), xhi = std::max(xhi, x);
+        }
+        if (xlo >= xhi) xhi = xlo + 1;
+    }
+    const double ux0 = tx(xlo), ux1 = tx(xhi) > tx(xlo) ? tx(xhi) : tx(xlo) + 1;
+    if (!(p.y_hi > p.y_lo)) throw std::invalid_argument(std::string(fn) + ": y range must have y_lo < y_hi");
+
+    std::string body;
+    int y0 = 0;
+    Image im = slide_canvas(st, &body, p.title, p.subtitle, &y0);
+    const int S = st.text_scale, M = st.margin, th = text_h(S);
+    auto fmt = [](double v) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%g", v);
+        return std::string(b);
+    };
+    // the legend column: one line per series, then the notes
+    int col_w = 0;
+    for (const PlotSeries& s : p.series) col_w = std::max(col_w, 16 * S + 10 + text_w(s.name, S));
+    for (const PlotMarker& m : p.markers) col_w = std::max(col_w, 16 * S + 10 + text_w(m.label, S));
+    col_w = std::max(col_w, st.width / 4);
+    auto ws = [S](const std::string& t) { return (double)text_w(t, S); };
+    std::vector<std::string> notes;
+    for (const std::string& n : p.notes)
+        for (const std::string& l : wrap(n, col_w, ws)) notes.push_back(l);
+    for (const std::string& l : notes) col_w = std::max(col_w, text_w(l, S));
+    // the plot box: room for the y name and tick labels at its left, x ticks and name under it
+    int ylab = 0;
+    for (size_t i = 0; i < p.y_ticks.size(); i++)
+        ylab = std::max(ylab, text_w(i < p.y_tick_labels.size() ? p.y_tick_labels[i] : fmt(p.y_ticks[i]), S));
+    const int bx = M + th + 12 + ylab + 10, by = y0 + 10;
+    const int bw = st.width - M - col_w - 20 * S - bx, bh = st.height - M - 2 * (th + 12) - by;
+    if (bw < 200 || bh < 150) throw std::invalid_argument(std::string(fn) + ": '" + p.title + "' leaves no room for the plot");
+    auto X = [&](double x) { return bx + (tx(x) - ux0) / (ux1 - ux0) * bw; };
+    auto Y = [&](double y) { return by + (1 - (y - p.y_lo) / (p.y_hi - p.y_lo)) * bh; };
+    const Rgb grid = {221, 221, 221};
+    for (size_t i = 0; i < p.y_ticks.size(); i++) {
+        const double yy = Y(p.y_ticks[i]);
+        im.line(bx, yy, bx + bw, yy, 1, grid);
+        const std::string l = i < p.y_tick_labels.size() ? p.y_tick_labels[i] : fmt(p.y_ticks[i]);
+        draw_text(im, bx - 10 - text_w(l, S), (int)std::lround(yy) - 7 * S / 2, l, S, kText);
+    }
+    int last_end = -(1 << 20);
+    for (size_t i = 0; i < p.x_ticks.size(); i++) {
+        const double xx = X(p.x_ticks[i]);
+        im.line(xx, by, xx, by + bh, 1, grid);
+        const std::string l = i < p.x_tick_labels.size() ? p.x_tick_labels[i] : fmt(p.x_ticks[i]);
+        const int lw = text_w(l, S), lx = (int)std::lround(xx) - lw / 2;
+        if (lx <= last_end + 2 * S) continue;  // no overlapping tick labels
+        draw_text(im, lx, by + bh + 10, l, S, kText);
+        last_end = lx + lw;
+    }
+    draw_text(im, bx + (bw - text_w(p.x_name, S)) / 2, by + bh + th + 22, p.x_name, S, kTextGrey);
+    draw_text(im, M, by + (bh + text_w(p.y_name, S)) / 2, p.y_name, S, kTextGrey, true);
+    im.frame(bx, by, bw + 1, bh + 1, kText);
+    for (size_t k = 0; k < p.markers.size(); k++) {
+        const PlotMarker& m = p.markers[k];
+        const Rgb c = kSeries[(size_t)std::max(0, m.series) % 7];
+        const double xx = X(m.x);
+        im.line(xx, by, xx, by + bh, 2, c, 8);  // its label goes in the legend column
+    }
+    for (size_t k = 0; k < p.series.size(); k++) {
+        const PlotSeries& s = p.series[k];
+        const Rgb c = kSeries[k % 7];
+        for (size_t i = 1; i < s.x.size(); i++) im.line(X(s.x[i - 1]), Y(s.y[i - 1]), X(s.x[i]), Y(s.y[i]), s.width, c);
+        for (size_t i = 0; i < s.x.size(); i++) im.disc(X(s.x[i]), Y(s.y[i]), s.width + 2, c);
+    }
+    // the legend column
+    const int cx = st.width - M - col_w;
+    int cy = by;
+    for (size_t k = 0; k < p.series.size(); k++) {
+        const Rgb c = kSeries[k % 7];
+        im.line(cx, cy + 7 * S / 2, cx + 16 * S, cy + 7 * S / 2, p.series[k].width, c);
+        im.disc(cx + 8 * S, cy + 7 * S / 2, p.series[k].width + 2, c);
+        draw_text(im, cx + 16 * S + 10, cy, p.series[k].name, S, kText);
+        cy += th + 10;
+    }
+    for (const PlotMarker& m : p.markers) {
+        const Rgb c = kSeries[(size_t)std::max(0, m.series) % 7];
+        im.line(cx + 8 * S, cy - 2, cx + 8 * S, cy + th - 4, 2, c, 6);
+        draw_text(im, cx + 16 * S + 10, cy, m.label, S, c);
+        cy += th + 10;
+    }
+    cy += 10;
+    for (const std::string& l : notes) {
+        draw_text(im, cx, cy, l, S, kTextGrey);
+        cy += th + 6;
+    }
+    if (cy > st.height - M / 2)
+        throw std::invalid_argument(std::string(fn) + ": the legend and notes of '" + p.title + "' do not fit");
+    return slide_finish(im, body, p.title, fn);
 }

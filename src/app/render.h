@@ -71,6 +71,8 @@ struct HeatPanel {
     std::vector<float> v;       // [rows, cols]; a non-finite value is drawn as masked
     std::vector<uint8_t> cell;  // [rows, cols] HeatCell of each cell (empty: all kCellValue)
     HeatAxis row, col;
+    std::vector<std::string> text;  // [rows, cols] text written inside each cell, "" = none (empty: none);
+                                    // PNG and slides only, shortened with '~' to fit its cell
 };
 
 enum class Palette {
@@ -116,3 +118,56 @@ std::string heatmap_svg(const float* values, int rows, int cols, int cell_px, co
 
 // Text made safe for XML/HTML text and attributes (& < > ").
 std::string xml_escape(const std::string& s);
+
+// ---- slides: 16:9 canvases for a lecture room ----------------------------------------------
+//
+// A slide is a fixed canvas (1920 x 1080 by default) with a big bold title at the top,
+// an optional subtitle line (e.g. the figure's parameters), the figure at the left at
+// the largest cell size that fits, and a column at the right with its colour bar,
+// legend and notes (how to read it), all at text_scale. The figure is centred. One
+// layout gives both files: the PNG and an SVG of the same shapes with real <text>.
+// Text sizes: stb_easy_font capitals are 7 units tall, one line 10 units, drawn at
+// `scale` px per unit (the SVG uses font-size 9.5 * scale, capitals of the same height).
+struct SlideStyle {
+    int width = 1920, height = 1080;  // the canvas (SVG: its viewBox), pixels
+    int title_scale = 6;              // slide title: capitals 42 px, lines 60 px (font-size 57 in the SVG)
+    int text_scale = 3;               // all other text: capitals 21 px, lines 30 px (font-size 28.5)
+    int margin = 40;                  // around the canvas, pixels
+    int max_cell = 96;                // largest cell tried (pixels, the cell height); the largest that fits is used
+};
+
+struct Slide {
+    std::string png;  // PNG file bytes, width x height pixels
+    std::string svg;  // the same slide as a self-contained SVG (viewBox 0 0 width height, <title>)
+};
+
+// Masks side by side (e.g. paper Fig. 2a and 2b), each grid titled by its Mask::title,
+// at the same cell size; labels F<k>.<j> as in mask_png.
+Slide mask_slide(const std::vector<Mask>& masks, const std::string& title, const std::string& subtitle = "",
+                 const SlideStyle& st = SlideStyle());
+// A labelled heatmap figure on a slide; its title becomes the subtitle. Cells keep the
+// figure's aspect (row_px : cell_px, both 0: square); its cell sizes are otherwise ignored.
+Slide heatmap_figure_slide(const HeatFigure& f, const std::string& title, const SlideStyle& st = SlideStyle());
+
+// A line plot (e.g. PassKey accuracy against filler length, paper Fig. 3a).
+struct PlotSeries {
+    std::string name;
+    std::vector<double> x, y;  // points, drawn in this order
+    double width = 4;          // line width, pixels
+};
+struct PlotMarker {  // a dashed vertical line in the colour of `series`, its label in the legend column
+    double x = 0;
+    int series = 0;
+    std::string label;
+};
+struct LinePlot {
+    std::string title, subtitle, x_name, y_name;
+    bool log2_x = false;  // x on a log2 axis (values below 1 are drawn at 1)
+    double x_lo = 0, x_hi = 0, y_lo = 0, y_hi = 1;  // axis ranges (x_lo >= x_hi: the data's range)
+    std::vector<double> x_ticks, y_ticks;
+    std::vector<std::string> x_tick_labels, y_tick_labels;  // empty: the numbers
+    std::vector<PlotSeries> series;                         // colours: the Dark2 palette in order
+    std::vector<PlotMarker> markers;
+    std::vector<std::string> notes;  // in the legend column, under the series
+};
+Slide line_plot_slide(const LinePlot& p, const SlideStyle& st = SlideStyle());

@@ -1350,3 +1350,63 @@ std::vector<std::string> viz_write_all(const std::string& dir, const VizRun& r, 
     text("index.html", h);
     return files;
 }
+
+// ---- figures for slides -------------------------------------------------------------------------
+
+HeatFigure block_map_figure(const VizRun& r, int tau, int layer, int head, const VizOptions* opt) {
+    if (tau < 0 || tau >= r.nblocks) throw std::invalid_argument("block_map_figure: no block " + std::to_string(tau));
+    if (layer < 0 || layer >= r.N) throw std::invalid_argument("block_map_figure: no layer " + std::to_string(layer));
+    if (head >= r.H) throw std::invalid_argument("block_map_figure: no head " + std::to_string(head));
+    const VizBlock& b = r.blocks[layer][tau];
+    std::vector<float> v((size_t)b.R * b.C);
+    for (int i = 0; i < b.R; i++)
+        for (int c = 0; c < b.C; c++) v[(size_t)i * b.C + c] = weight(b, r.H, head, i, c);
+    const VizOptions none;
+    return block_figure(r, b, opt ? *opt : none, v, head < 0 ? "mean of heads" : "head " + std::to_string(head));
+}
+
+HeatFigure memory_write_figure(const VizRun& r, int layer, const VizOptions& opt) {
+    if (layer < 0 || layer >= r.N) throw std::invalid_argument("memory_write_figure: no layer " + std::to_string(layer));
+    if (r.F == 0) throw std::invalid_argument("memory_write_figure: the model has no FAM (F = 0)");
+    const std::vector<float> w = fam_write(r);
+    HeatFigure f;
+    f.title = r.name + ", layer " + std::to_string(layer) + ": what each block's FAM update wrote (Alg. 2 step 7)";
+    HeatPanel p;
+    p.rows = r.B;
+    p.cols = r.nblocks;
+    p.v.assign((size_t)p.rows * p.cols, 0.0f);
+    p.cell.assign(p.v.size(), kCellBlank);
+    p.text.assign(p.v.size(), "");
+    p.row.name = "position in the block";
+    p.col.name = "block tau (its update writes F_{tau+1})";
+    for (int s = 0; s < r.B; s++) p.row.label.push_back(std::to_string(s));
+    for (int tau = 0; tau < r.nblocks; tau++) {
+        bool mark = false;
+        for (int s = 0; s < r.B && tau * r.B + s < r.T; s++) {
+            const int t = tau * r.B + s;
+            const size_t k = (size_t)s * p.cols + tau;
+            p.text[k] = r.words[t];
+            const float x = w[(size_t)layer * r.T + t];
+            if (std::isfinite(x)) p.v[k] = x, p.cell[k] = kCellValue;
+            mark = mark || marked(&opt, t);
+        }
+        p.col.label.push_back(std::to_string(tau));
+        p.col.mark.push_back(mark);
+    }
+    f.panels.push_back(p);
+    f.cell_px = 25;  // cells wider than tall: room for a word
+    f.row_px = 10;
+    f.scale = "the FAM update's mass";
+    f.blank_caption = "partial block: no FAM update";
+    f.notes.push_back("each column is one block, read top to bottom; colour: the attention mass its FAM update put "
+                      "on the token (mean over FAM rows and heads)");
+    if (!opt.highlight.empty()) {
+        const FocusStats fs = focus_stats(r, layer, opt.highlight, opt.queries);
+        f.notes.push_back("highlighted tokens: " + num(fs.write_on, 3) + " per token, other tokens of their blocks " +
+                          num(fs.write_off, 3) + " (x" + num(fs.write_on / std::max(1e-9f, fs.write_off), 1) + ")");
+        if (!opt.queries.empty())
+            f.notes.push_back("the answer rows read the FAM with " + num(fs.read_on, 2) + " of their attention, other rows " +
+                              num(fs.read_off, 2));
+    }
+    return f;
+}

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "app/render.h"
 #include "fam_layer.h"
 #include "masks.h"
 #include "model.h"
@@ -175,3 +176,15 @@ std::string timeline_svg(const VizRun& r, int layer, int head, bool standalone =
 void make_dirs(const std::string& dir);
 // Standard base64 of bytes (for data: URIs).
 std::string base64(const std::string& bytes);
+
+// ---- figures for slides (render.h's HeatFigure; heatmap_figure_slide lays them out) ------------
+
+// The Fig. 11 map of block tau in one layer, head < 0: the mean of heads; the figure
+// viz_write_all draws as fig11_block<tau>_L<layer>_*.png. opt (may be null) marks its
+// highlighted tokens.
+HeatFigure block_map_figure(const VizRun& r, int tau, int layer, int head = -1, const VizOptions* opt = nullptr);
+// What the FAM wrote in one layer as a grid of words: one column per block (code block
+// tau, whose update writes F_{tau+1}), one row per position in the block, each cell
+// the token's word, coloured by fam_write (the mass its block's FAM update put on it);
+// blocks holding a highlighted token get a red label. The notes give focus_stats.
+HeatFigure memory_write_figure(const VizRun& r, int layer, const VizOptions& opt);
