@@ -45,7 +45,7 @@ TOOL_SRC  := $(wildcard tools/*.cpp)
 TOOL_BIN  := $(TOOL_SRC:tools/%.cpp=$(BUILD)/tools/%)
 DEPS_OK   := $(BUILD)/.deps-ok
 
-.PHONY: reproduce-passkey all demo test debug asan bench walkthroughs masks-docs deps fixtures clean help gdb-check
+.PHONY: reproduce-passkey all demo test debug asan bench walkthroughs masks-docs slides deps fixtures clean help gdb-check
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/fam $(BUILD)/tests $(WALK_BIN) $(BENCH_BIN) $(TOOL_BIN) ## build everything (default): build/fam, build/tests, walkthroughs, benchmarks, tools
@@ -95,6 +95,9 @@ masks-docs: $(BUILD)/fam ## regenerate docs/img/ and the figures in docs/masks.m
 	    printf '\n```text\n$$ build/fam %s\n' "$$args"; $(BUILD)/fam $$args || exit 1; printf '```\n\n'; \
 	  fi; \
 	done < docs/masks.md > docs/masks.md.tmp && mv docs/masks.md.tmp docs/masks.md
+
+slides: $(BUILD)/fam ## slide-ready 16:9 figures (SVG + PNG) into build/slides/ with an index page
+	$(BUILD)/fam slides --out $(BUILD)/slides
 
 reproduce-passkey: $(BUILD)/fam $(BUILD)/tools/passkey_report ## train FAM and BSWA M0/M1/M2/M1_SG on PassKey, evaluate, write docs/results/passkey.* (< 60 min, 2 cores)
 	@bash tools/reproduce_passkey.sh
