@@ -39,7 +39,7 @@ struct SlideEntry {
 };
 
 // The PassKey plot from docs/results/passkey.json (written by tools/passkey_report).
-Slide passkey_slide(const std::string& path) {
+Slide passkey_slide(const std::string& path, const SlideStyle& style) {
     const nlohmann::json j = nlohmann::json::parse(read_file(path));
     if (!j.contains("models") || !j["models"].is_array() || j["models"].empty())
         throw std::invalid_argument(path + ": expected {\"models\": [...]} as written by tools/passkey_report");
@@ -103,7 +103,7 @@ Slide passkey_slide(const std::string& path) {
                   "dashed: the filler where the key leaves a BSWA model's receptive field RF = layers x M x B "
                   "(the key is filler + " + std::to_string(dist0) + " tokens back)",
                   "FAM (M = 0) has no such limit: its memory is the FAM"};
-    return line_plot_slide(plot);
+    return line_plot_slide(plot, style);
 }
 
 }  // namespace
@@ -133,23 +133,25 @@ int cmd_slides(int argc, char** argv) {
         if (!svg && !png) throw UsageError("fam slides: --format names no format (svg, png or svg,png)");
     }
     const std::string dir = a.str("out"), model_path = a.str("model");
+    SlideStyle style;
+    style.png = png;  // an SVG-only run skips the PNG encoding
     std::string cmdline = "build/fam slides";
     for (int i = 0; i < argc; i++) cmdline += std::string(" ") + argv[i];
 
     std::vector<SlideEntry> slides;
     const std::string mk = "build/fam mask ";
     // paper Fig. 1 and 2: the masks of docs/masks.md
-    slides.push_back({"fig1a_swa", mask_slide({swa_mask(12, 3)}, "Fig. 1a: sliding-window attention (SWA)"),
+    slides.push_back({"fig1a_swa", mask_slide({swa_mask(12, 3)}, "Fig. 1a: sliding-window attention (SWA)", "", style),
                       "Token t sees itself and the w - 1 = 2 tokens before it: every row its own window.",
                       mk + "--kind swa --len 12 --window 3 --format svg"});
-    slides.push_back({"fig1b_bswa_m1", mask_slide({bswa_mask(12, 2, 1)}, "Fig. 1b: block sliding window, M = 1"),
+    slides.push_back({"fig1b_bswa_m1", mask_slide({bswa_mask(12, 2, 1)}, "Fig. 1b: block sliding window, M = 1", "", style),
                       "Blocks of B = 2: a query sees the whole previous block (memory) and its own block causally.",
                       mk + "--kind bswa --len 12 --block 2 --mem 1 --format svg"});
-    slides.push_back({"fig1c_bswa_m2", mask_slide({bswa_mask(12, 2, 2)}, "Fig. 1c: block sliding window, M = 2"),
+    slides.push_back({"fig1c_bswa_m2", mask_slide({bswa_mask(12, 2, 2)}, "Fig. 1c: block sliding window, M = 2", "", style),
                       "Two memory blocks: the window grows by one block; still nothing older is seen.",
                       mk + "--kind bswa --len 12 --block 2 --mem 2 --format svg"});
     slides.push_back({"fig1d_receptive_field",
-                      mask_slide({receptive_field_mask(12, 2, 1, 4)}, "Fig. 1d: BSWA receptive field, 4 layers"),
+                      mask_slide({receptive_field_mask(12, 2, 1, 4)}, "Fig. 1d: BSWA receptive field, 4 layers", "", style),
                       "What reaches each token after 4 layers of BSWA (M = 1, B = 2): about N x M x B tokens back, "
                       "no further.",
                       mk + "--kind bswa --len 12 --block 2 --mem 1 --depth 4 --format svg"});
@@ -157,12 +159,13 @@ int cmd_slides(int argc, char** argv) {
                       mask_slide({fam_block_mask(4, 2, 0, 2, 4), fam_block_mask(4, 1, 2, 1, 4)},
                                  "Fig. 2: one block, BSWA (left) and FAM (right)",
                                  "rows: the block's queries (and the FAM queries F2.j); columns: memory | FAM keys "
-                                 "F1.j | block"),
+                                 "F1.j | block",
+                                 style),
                       "The FAM block: queries also read F_1 (the FAM entering the block); the FAM rows F2.j read F_1 "
                       "and the whole block and write F_2.",
                       mk + "--kind fam --view block --block 4 --mem 2 --fam 0 --format svg; " + mk +
                           "--kind fam --view block --block 4 --mem 1 --fam 2 --format svg"});
-    slides.push_back({"fam_timeline", mask_slide({fam_timeline_mask(10, 4, 1, 2)}, "The FAM timeline mask"),
+    slides.push_back({"fam_timeline", mask_slide({fam_timeline_mask(10, 4, 1, 2)}, "The FAM timeline mask", "", style),
                       "F_0, block 0, F_1, block 1, F_2, block 2 in time order: F_{k+1} reads F_k and block k, "
                       "block k reads F_k.",
                       mk + "--kind fam --view timeline --len 10 --block 4 --mem 1 --fam 2 --format svg"});
@@ -195,23 +198,23 @@ int cmd_slides(int argc, char** argv) {
         const std::string answer = passkey_prediction(run.logits.data(), w.cfg.V, ex);
         slides.push_back({"fig11_key_block",
                           heatmap_figure_slide(block_map_figure(run, key_block, 0, -1, &opt),
-                                               "Fig. 11: the FAM writes the key (layer 0)"),
+                                               "Fig. 11: the FAM writes the key (layer 0)", style),
                           "Block " + std::to_string(key_block) + " holds the key " + ex.key +
                               " (red): the FAM rows at the bottom put their weight on its digits.",
                           viz + "  (viz/fig11_block" + std::to_string(key_block) + "_L0_mean.png)"});
         slides.push_back({"fig11_answer_block",
                           heatmap_figure_slide(block_map_figure(run, answer_block, 0, -1, &opt),
-                                               "Fig. 11: the answer reads the FAM (layer 0)"),
+                                               "Fig. 11: the answer reads the FAM (layer 0)", style),
                           "Block " + std::to_string(answer_block) + ", 100 filler tokens later: the rows that predict "
                               "the answer read the FAM keys at the left edge (model answers " + answer + ").",
                           viz + "  (viz/fig11_block" + std::to_string(answer_block) + "_L0_mean.png)"});
         slides.push_back({"memory_write",
-                          heatmap_figure_slide(memory_write_figure(run, 0, opt), "What the memory wrote (layer 0)"),
+                          heatmap_figure_slide(memory_write_figure(run, 0, opt), "What the memory wrote (layer 0)", style),
                           "Each block's FAM update, token by token: in the key's block it writes the digits, "
                           "elsewhere it spreads thin.",
                           viz + "  (viz/memory_write_L0.svg)"});
     }
-    slides.push_back({"passkey_accuracy", passkey_slide(a.str("results")),
+    slides.push_back({"passkey_accuracy", passkey_slide(a.str("results"), style),
                       "FAM keeps retrieving far beyond any window; each BSWA model fails once the key leaves its "
                       "receptive field.",
                       "make reproduce-passkey  (tools/passkey_report writes docs/results/passkey.svg)"});

@@ -1252,13 +1252,27 @@ static Image slide_canvas(const SlideStyle& st, std::string* svg, const std::str
     return im;
 }
 
-static Slide slide_finish(const Image& im, const std::string& body, const std::string& title, const char* fn) {
+static Slide slide_finish(const Image& im, const std::string& body, const std::string& title, bool png,
+                          const char* fn) {
     Slide s;
-    s.png = png_encode(im, fn);
     s.svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(im.w) + "\" height=\"" + num(im.h) +
             "\" viewBox=\"0 0 " + num(im.w) + " " + num(im.h) +
             "\" font-family=\"Helvetica, Arial, sans-serif\">\n<title>" + xml_escape(title) + "</title>\n" + kHatchDefs +
             body + "</svg>\n";
+    if (!png) return s;
+    // A slide is 6 MB of mostly flat colour: stb's default (level 8, every filter tried
+    // per line) spends ~0.3 s on it; level 2 with the "up" filter takes a fraction of
+    // that for files a little larger. (stb's settings are globals: restored at once.)
+    const int level = stbi_write_png_compression_level, filter = stbi_write_force_png_filter;
+    stbi_write_png_compression_level = 2;
+    stbi_write_force_png_filter = 2;
+    try {
+        s.png = png_encode(im, fn);
+    } catch (...) {
+        stbi_write_png_compression_level = level, stbi_write_force_png_filter = filter;
+        throw;
+    }
+    stbi_write_png_compression_level = level, stbi_write_force_png_filter = filter;
     return s;
 }
 
@@ -1375,7 +1389,7 @@ static Slide figure_slide(PngFigure& fig, const std::string& title, const std::s
         }
         slide_bottom(&im, fig, M, y + gh + 20, avail_w, S);
     }
-    return slide_finish(im, body, title, fn);
+    return slide_finish(im, body, title, st.png, fn);
 }
 
 Slide mask_slide(const std::vector<Mask>& masks, const std::string& title, const std::string& subtitle,
@@ -1516,5 +1530,5 @@ Slide line_plot_slide(const LinePlot& p, const SlideStyle& st) {
     }
     if (cy > st.height - M / 2)
         throw std::invalid_argument(std::string(fn) + ": the legend and notes of '" + p.title + "' do not fit");
-    return slide_finish(im, body, p.title, fn);
+    return slide_finish(im, body, p.title, st.png, fn);
 }

@@ -134,6 +134,7 @@ struct SlideStyle {
     int text_scale = 3;               // all other text: capitals 21 px, lines 30 px (font-size 28.5)
     int margin = 40;                  // around the canvas, pixels
     int max_cell = 96;                // largest cell tried (pixels, the cell height); the largest that fits is used
+    bool png = true;                  // encode the PNG (false: Slide::png stays empty; encoding is most of the time)
 };
 
 struct Slide {
