@@ -45,7 +45,7 @@ TOOL_SRC  := $(wildcard tools/*.cpp)
 TOOL_BIN  := $(TOOL_SRC:tools/%.cpp=$(BUILD)/tools/%)
 DEPS_OK   := $(BUILD)/.deps-ok
 
-.PHONY: reproduce-passkey all demo test debug asan bench walkthroughs masks-docs slides deps fixtures clean help gdb-check
+.PHONY: reproduce-passkey all demo test debug asan bench walkthroughs masks-docs slides deps fixtures clean help gdb-check exercise exercises
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/fam $(BUILD)/tests $(WALK_BIN) $(BENCH_BIN) $(TOOL_BIN) ## build everything (default): build/fam, build/tests, walkthroughs, benchmarks, tools
@@ -61,6 +61,12 @@ test: $(BUILD)/tests ## run the doctest suite (prints a "N passed, N failed" lin
 debug: $(BUILD)/fam $(BUILD)/tests ## build with -O0 -g and bounds checks into build-debug/ (combine: make debug test)
 
 asan: $(BUILD)/fam $(BUILD)/tests ## build with address+UB sanitizers into build-asan/ (combine: make asan test)
+
+exercise: $(DEPS_OK) ## grade one course exercise: make exercise N=k [SOLUTION=1] (exercises/README.md)
+	@bash exercises/build.sh "$(N)" "$(SOLUTION)"
+
+exercises: $(DEPS_OK) ## grade every course exercise (SOLUTION=1: the reference solutions, as CI does)
+	@bash exercises/build.sh all "$(SOLUTION)"
 
 gdb-check: $(BUILD)/fam $(WALK_BIN) ## check the gdb commands of tools/gdb in gdb batch mode (best with: make debug gdb-check)
 	@bash tools/install-deps.sh gdb

@@ -65,9 +65,9 @@ struct FamUpdateGradScratch {
     std::vector<float> dk, dv;   // [F+B, D] gradients of K~, V~
 };
 
-// Backward of fam_update. Accumulates dfam_in [F,D] (the residual path; pass null
-// for a fresh FAM, whose residual was zero), dqF, dkF, dvF [F,D], dK_blk, dV_blk
-// [B,D] and the weight gradients dw, from dfam_out [F,D] = dL/dF_{tau+1}.
+// Backward of fam_update. Accumulates dfam_in [F,D] (the residual path; left
+// untouched when F_tau was fresh, since its residual was zero), dqF, dkF, dvF [F,D],
+// dK_blk, dV_blk [B,D] and the weight gradients dw, from dfam_out [F,D] = dL/dF_{tau+1}.
 void fam_update_backward(float* dfam_in, float* dqF, float* dkF, float* dvF, float* dK_blk,
                          float* dV_blk, LayerWeights& dw, const float* dfam_out,
                          const FamUpdateCache& c, FamUpdateGradScratch& s,
