@@ -8,6 +8,8 @@
 //
 // Docs: docs/walkthroughs/05_fam_memory_passkey.md
 // Run: build/walkthroughs/05_fam_memory_passkey [--out DIR] [--model FILE] [--train [--steps S]]
+//      [--filler L] [--seed S] [--layer l] [--eval L,...] [--samples N]
+//      (--help lists them; the defaults give the output shown in the docs)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -27,21 +29,29 @@ static std::string bar(double v, double vmax, int width) {
     return std::string(std::max(0, std::min(width, n)), '#');
 }
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
     ArgParser args("05_fam_memory_passkey", "A small FAM model trained on PassKey, and what its memory does.");
     args.option("out", "DIR", "where to write the pictures (and the model, with --train)", "build/walkthroughs/out")
         .option("model", "FILE", "the trained checkpoint to look at", "models/passkey_fam.safetensors")
         .flag("train", "train the model here instead of loading one (about 4-8 minutes on 2 cores)")
-        .option("steps", "S", "training steps with --train", "1500");
+        .option("steps", "S", "training steps with --train", "1500")
+        .option("filler", "L", "filler tokens of the example watched in [1/6] and [4/6]-[6/6] (training saw 0..100)", "100")
+        .option("seed", "S", "seed of that example (another seed, another key)", "1")
+        .option("layer", "l", "the layer whose FAM [4/6] and [5/6] look at", "0")
+        .option("eval", "L,...", "filler lengths [3/6] measures the accuracy at", "0,100,200")
+        .option("samples", "N", "examples per filler length in [3/6]", "50");
     if (!args.parse(argc - 1, argv + 1)) return 0;
+    const int filler = (int)args.integer("filler", 0, 100000), layer = (int)args.integer("layer", 0, 64),
+              samples = (int)args.integer("samples", 1, 100000);
+    const std::vector<long long> evals = args.int_list("eval");
     const std::string out = args.str("out") + "/05";
     make_dirs(out);
     blas_set_threads(1);
     const Vocab vocab = passkey_vocab();
 
     std::printf("[1/6] the task (paper App. D.1): find the pass key after the filler; loss on the answer only\n");
-    Rng ex_rng(1);
-    PasskeyExample ex = make_passkey_example(vocab, ex_rng, 100, 5);
+    Rng ex_rng((uint64_t)args.integer("seed", 0));
+    PasskeyExample ex = make_passkey_example(vocab, ex_rng, filler, 5);
     const int T = (int)ex.tokens.size(), B = 16;
     std::printf("      %d tokens, blocks of B = %d:\n", T, B);
     for (int t = 0; t < T; t++) {
@@ -107,18 +117,33 @@ int main(int argc, char** argv) {
                     "      walkthrough 07 picks it up from there)\n\n", out.c_str());
     }
 
-    std::printf("[3/6] does it work? exact match of all 5 digits, 50 fresh examples per filler length\n");
-    for (int filler : {0, 100, 200})
-        std::printf("      filler %3d: accuracy %.2f\n", filler, eval_passkey(w, vocab, filler, 50, 7).exact);
-    std::printf("      (chance is 1e-5; filler 200 is longer than anything seen in training)\n\n");
+    if (w.cfg.fam_len() == 0 || layer >= w.cfg.N) {
+        std::fprintf(stderr, "05_fam_memory_passkey: %s; this walkthrough needs a FAM model (F > 0) and --layer < N "
+                             "(compare a BSWA model with build/fam viz --compare)\n", w.cfg.describe().c_str());
+        return 1;
+    }
+    std::printf("[3/6] does it work? exact match of all 5 digits, %d fresh examples per filler length\n", samples);
+    std::string longer;  // "200" or "200, 400": fillers longer than any training example
+    int nlonger = 0;
+    for (long long fl : evals) {
+        if (fl < 0) throw UsageError("05_fam_memory_passkey: --eval lengths must be >= 0");
+        std::printf("      filler %3lld: accuracy %.2f\n", fl, eval_passkey(w, vocab, (int)fl, samples, 7).exact);
+        if (fl > 100) longer += (nlonger++ ? ", " : "") + std::to_string(fl);
+    }
+    if (nlonger)
+        std::printf("      (chance is 1e-5; filler%s %s %s longer than anything seen in training)\n\n", nlonger > 1 ? "s" : "",
+                    longer.c_str(), nlonger > 1 ? "are" : "is");
+    else
+        std::printf("      (chance is 1e-5)\n\n");
 
     std::vector<std::string> words;
     for (int t : ex.tokens) words.push_back(vocab.words[t]);
     VizRun r = viz_run(w, ex.tokens, words, "fam");  // model_forward with the observer hook attached
-    std::printf("[4/6] what the FAM wrote when the key went by: layer 0, block %d, the FAM update's attention\n"
-                "      mass on each token of the block (mean over the 8 FAM rows and 4 heads; Alg. 2 step 7)\n",
-                ex.key_pos / B);
-    const std::vector<float> wr = fam_write(r);
+    std::printf("[4/6] what the FAM wrote when the key went by: layer %d, block %d, the FAM update's attention\n"
+                "      mass on each token of the block (mean over the %d FAM rows and %d heads; Alg. 2 step 7)\n",
+                layer, ex.key_pos / B, r.F, r.H);
+    const std::vector<float> wr_all = fam_write(r);  // [N, T]
+    const float* wr = &wr_all[(size_t)layer * T];
     const int kb = ex.key_pos / B;
     double wmax = 0;
     for (int t = kb * B; t < kb * B + B; t++) wmax = std::max(wmax, (double)wr[t]);
@@ -129,11 +154,13 @@ int main(int argc, char** argv) {
     }
     // The FAM rows of block kb's update write F_{kb+1} (docs/spec.md, "FAM index
     // convention"): row j is labelled F<kb+1>.<j>.
-    std::printf("      and which block token each FAM row read most (head 0 + 1 + 2 + 3); row j of the\n"
+    std::string heads = "head 0";  // "head 0 + 1 + 2 + 3"
+    for (int h = 1; h < r.H; h++) heads += " + " + std::to_string(h);
+    std::printf("      and which block token each FAM row read most (%s); row j of the\n"
                 "      update writes row j of F_%d (F%d.j), the FAM leaving block %d:\n      ",
-                kb + 1, kb + 1, kb);
+                heads.c_str(), kb + 1, kb + 1, kb);
     {
-        const VizBlock& b = r.blocks[0][kb];
+        const VizBlock& b = r.blocks[layer][kb];
         for (int j = 0; j < r.F; j++) {
             int best = 0;
             double bv = -1;
@@ -146,28 +173,30 @@ int main(int argc, char** argv) {
             if (j == r.F / 2 - 1) std::printf("\n      ");
         }
     }
-    std::printf("\n      a block far from the key writes filler instead:\n");
-    {
-        std::string ascii = memory_write_ascii(r, 0, 3);  // one line per block
+    if (kb + 3 < (ex.answer_pos - 1) / B) {  // block kb+3 lies in the filler
+        std::printf("\n      a block far from the key writes filler instead:\n");
+        std::string ascii = memory_write_ascii(r, layer, 3);  // one line per block
         size_t a = 0;
         for (int i = 0; i < kb + 3; i++) a = ascii.find('\n', a) + 1;
         std::printf("      %s", ascii.substr(a, ascii.find('\n', a) + 1 - a).c_str());
+    } else {
+        std::printf("\n      (the filler is too short for a block far from the key)\n");
     }
-    FocusStats f0 = focus_stats(r, 0, [&] {
+    FocusStats f0 = focus_stats(r, layer, [&] {
         std::vector<int> p;
         for (int i = 0; i < 5; i++) p.push_back(ex.key_pos + i), p.push_back(k2 + i);
         return p;
     }(), {ex.answer_pos - 1, ex.answer_pos, ex.answer_pos + 1, ex.answer_pos + 2, ex.answer_pos + 3});
-    std::printf("      layer 0: %.3f per key token vs %.3f per other token of block %d: x%.0f\n\n", f0.write_on,
+    std::printf("      layer %d: %.3f per key token vs %.3f per other token of block %d: x%.0f\n\n", layer, f0.write_on,
                 f0.write_off, kb, f0.write_on / f0.write_off);
 
     const int ab = (ex.answer_pos - 1) / B;
-    std::printf("[5/6] who reads the memory when the question comes: layer 0, the rows that predict the\n"
-                "      answer digits, their attention on the 8 FAM keys, the rows of F_%d that entered\n"
+    std::printf("[5/6] who reads the memory when the question comes: layer %d, the rows that predict the\n"
+                "      answer digits, their attention on the %d FAM keys, the rows of F_%d that entered\n"
                 "      block %d (mean over heads; Alg. 2 step 4)\n",
-                ab, ab);
+                layer, r.F, ab, ab);
     {
-        const VizBlock& b = r.blocks[0][ab];
+        const VizBlock& b = r.blocks[layer][ab];
         std::printf("                  ");
         for (int j = 0; j < r.F; j++) std::printf(" %5s", ("F" + std::to_string(ab) + "." + std::to_string(j)).c_str());
         std::printf("   sum\n");
@@ -183,9 +212,9 @@ int main(int argc, char** argv) {
             }
             std::printf(" %5.2f  -> predicts %s\n", sum, passkey_prediction(r.logits.data(), w.cfg.V, ex).substr(t - ex.answer_pos + 1, 1).c_str());
         }
-        std::printf("      every other token row puts %.2f on the FAM keys on average (layer 0); prediction %s,\n"
+        std::printf("      every other token row puts %.2f on the FAM keys on average (layer %d); prediction %s,\n"
                     "      key %s\n\n",
-                    f0.read_off, passkey_prediction(r.logits.data(), w.cfg.V, ex).c_str(), ex.key.c_str());
+                    f0.read_off, layer, passkey_prediction(r.logits.data(), w.cfg.V, ex).c_str(), ex.key.c_str());
     }
 
     std::printf("[6/6] pictures: attention over time (paper Fig. 4), block maps (Fig. 11), the memory strips\n");
@@ -199,14 +228,32 @@ int main(int argc, char** argv) {
                 files.size(), out.c_str(), kb);
 
     const std::string model_path = args.flag_set("train") ? out + "/passkey_fam.safetensors" : args.str("model");
-    std::printf("try next: build/fam viz --model %s --task passkey --filler 300\n"
-                "          --out /tmp/v (a longer filler: does layer 0 still write the key?); train a BSWA\n"
-                "          model with --mem 1 and compare (fam viz --compare): its answer rows cannot see the key.\n",
+    std::printf("try next: a filler 3x longer than training: does layer 0 still write the key, do the answer rows read it?\n"
+                "            build/walkthroughs/05_fam_memory_passkey --filler 300 --eval 300,600\n"
+                "          another key, and layer 1's memory\n"
+                "            build/walkthroughs/05_fam_memory_passkey --seed 2 --layer 1\n"
+                "          BSWA with M = 1 next to this model (its answer rows cannot see the key):\n"
+                "            build/fam train --attention bswa --mem 1 --fam 0 --filler 0:100 --steps 1500 --seed 1 --out bswa.safetensors\n"
+                "            build/fam eval --model bswa.safetensors --filler 0,100,200\n"
+                "            build/fam viz --model %s --compare bswa.safetensors --task passkey --out /tmp/v\n"
+                "          random state passing (App. B.2.3), then this walkthrough on the result:\n"
+                "            build/fam train --attention fam --block 16 --fam 8 --mem 0 --filler 0:100 --steps 1500 --seed 1\n"
+                "              --rsp 0.8 --out rsp.safetensors\n"
+                "            build/walkthroughs/05_fam_memory_passkey --model rsp.safetensors --eval 0,100,200,400\n",
                 model_path.c_str());
-    std::printf("set a breakpoint at VizRecorder::record (src/app/viz.cpp), condition `layer == 0 && b.tau == %d`:\n"
+    std::printf("set a breakpoint at VizRecorder::record (src/app/viz.cpp), condition `layer == %d && b.tau == %d`:\n"
                 "          b is the BlockCache (src/fam_layer.h); `p b.update`, then `pfloats b.upd.P %d %d` (tools/gdb)\n"
                 "          shows head 0's FAM rows (F_%d being written) over [F_%d keys | block %d], the map of [4/6]\n"
                 "          for one head; the update itself: fam_update (src/fam_update.cpp), tag [Alg.2 step 7].\n",
-                kb, r.F, r.F + B, kb + 1, kb, kb);
+                layer, kb, r.F, r.F + B, kb + 1, kb, kb);
     return 0;
+}
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const UsageError& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return 2;
+    }
 }

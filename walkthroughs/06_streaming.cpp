@@ -5,10 +5,12 @@
 // (stream_step) or a block at a time (stream_prefill), and nothing grows.
 //
 // Docs: docs/walkthroughs/06_streaming.md
-// Run: build/walkthroughs/06_streaming [--out DIR]
+// Run: build/walkthroughs/06_streaming [--out DIR] [--block B] [--mem M] [--fam F] [--seed S]
+//      [--save-state FILE] [--load-state FILE]   (--help lists them; the defaults give the docs' output)
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
 
 #include "blas.h"
 #include "fam_state.h"
@@ -61,10 +63,18 @@ static HeatFigure fam_over_time_figure(const std::vector<float>& fam, int blocks
     return f;
 }
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
     ArgParser args("06_streaming", "Streaming a TransformerFAM token by token with constant memory.");
-    args.option("out", "DIR", "where to write the pictures", "build/walkthroughs/out");
+    args.option("out", "DIR", "where to write the pictures", "build/walkthroughs/out")
+        .option("block", "B", "block size", "4")
+        .option("mem", "M", "memory blocks (0: the ring has one slot, the current block)", "1")
+        .option("fam", "F", "FAM rows (0: no FAM)", "2")
+        .option("seed", "S", "seed of the random weights and tokens", "6")
+        .option("save-state", "FILE", "after [2/6], save the state with fam_state_save (src/app/state_file.h)")
+        .option("load-state", "FILE", "after [2/6], load FILE (saved by --save-state, e.g. by another process) into a\n"
+                                      "                          new FamState and continue both it and the state in memory");
     if (!args.parse(argc - 1, argv + 1)) return 0;
+    const uint64_t seed = (uint64_t)args.integer("seed", 0);
     const std::string out = args.str("out") + "/06";
     make_dirs(out);
     blas_set_threads(1);
@@ -76,12 +86,12 @@ int main(int argc, char** argv) {
     cfg.N = 2;
     cfg.Dff = 32;
     cfg.attention = AttentionKind::Fam;
-    cfg.B = 4;
-    cfg.M = 1;
-    cfg.F = 2;
+    cfg.B = (int)args.integer("block", 1, 64);
+    cfg.M = (int)args.integer("mem", 0, 16);
+    cfg.F = (int)args.integer("fam", 0, 16);
     ModelWeights w(cfg);
-    init_weights(w, 6);
-    Rng rng(6);
+    init_weights(w, seed);
+    Rng rng(seed);
     std::vector<int> tokens(12);
     for (int& t : tokens) t = rng.randint(0, cfg.V - 1);
 
@@ -102,15 +112,37 @@ int main(int argc, char** argv) {
         const int tau = (int)(st.pos / cfg.B), slot = st.head;
         stream_step(st, w, tokens[t], &logits_stream[t * cfg.V]);
         std::vector<float> after = stream_fam(st);
-        std::vector<float> b0(before.begin(), before.begin() + cfg.F * cfg.D),
-            a0(after.begin(), after.begin() + cfg.F * cfg.D);
+        std::vector<float> b0(before.begin(), before.begin() + (size_t)st.F * cfg.D),
+            a0(after.begin(), after.begin() + (size_t)st.F * cfg.D);
         double moved = l2(a0, b0);
         char note[96] = "0";
         if (moved > 0) std::snprintf(note, sizeof note, "%.3f  (block %d complete: Alg. 2 steps 6-8)", moved, tau);
         std::printf("      %2zu  %5d  %5d %4d | %3d  %13d  %s\n", t, tokens[t], tau, slot, st.len, st.nmem, note);
     }
     std::printf("      (slot: the ring slot tau %% (M+1) holding the token's block; len: tokens of the current\n"
-                "      block so far; memory blocks: earlier blocks the next token attends to, at most M)\n\n");
+                "      block so far; memory blocks: earlier blocks the next token attends to, at most M)\n");
+    if (args.given("save-state")) {
+        fam_state_save(args.str("save-state"), st, w);
+        std::printf("      saved the state after %lld tokens to %s (fam_state_save)\n", (long long)st.pos,
+                    args.str("save-state").c_str());
+    }
+    if (args.given("load-state")) {  // the state as another process left it, against the one still in memory
+        FamState loaded(cfg), kept = st;
+        fam_state_load(args.str("load-state"), loaded, w);
+        const int more[4] = {1, 2, 3, 4};
+        std::vector<float> la((size_t)4 * cfg.V), lb((size_t)4 * cfg.V);
+        for (int i = 0; i < 4; i++) {
+            stream_step(loaded, w, more[i], &la[(size_t)i * cfg.V]);
+            stream_step(kept, w, more[i], &lb[(size_t)i * cfg.V]);
+        }
+        std::printf("      loaded %s (fam_state_load: position %lld, ring slot %d) into a new FamState;\n"
+                    "      4 more tokens 1 2 3 4 through it and through the state that stayed in memory:\n"
+                    "      max |loaded - in memory| logits = %.1e, FAM = %.1e\n",
+                    args.str("load-state").c_str(), (long long)st.pos, st.head,
+                    max_abs_diff(la.data(), lb.data(), la.size()),
+                    max_abs_diff(stream_fam(loaded).data(), stream_fam(kept).data(), stream_fam(kept).size()));
+    }
+    std::printf("\n");
 
     std::printf("[3/6] the same tokens through the blockwise model (src/model.h): the same numbers\n");
     ModelCache mc;
@@ -171,11 +203,28 @@ int main(int argc, char** argv) {
                 "      after k blocks (column 0: F_0, the initial FAM); it changes once per block, never in between\n\n",
                 out.c_str(), blocks_recorded, cfg.N, cfg.F, cfg.D);
 
-    std::printf("try next: build/fam stream --help (a token file of any length, peak memory printed);\n"
-                "          set cfg.M = 0 and watch 'memory blocks' stay 0; save the state with fam_state_save\n"
-                "          after [2/6], load it in a new process and continue: the logits do not change.\n");
+    std::printf("try next: no memory: 'memory blocks' stays 0 and the ring has one slot\n"
+                "            build/walkthroughs/06_streaming --mem 0\n"
+                "          save the state after [2/6], load it in a new process and continue: the logits do not change\n"
+                "            build/walkthroughs/06_streaming --save-state /tmp/s.safetensors\n"
+                "            build/walkthroughs/06_streaming --load-state /tmp/s.safetensors\n"
+                "          other sizes: a bigger state, still constant\n"
+                "            build/walkthroughs/06_streaming --block 8 --mem 2 --fam 4\n"
+                "          a token file of any length, peak memory printed: build/fam stream --help\n");
     std::printf("set a breakpoint at stream_step (src/fam_state.cpp) with `condition 1 st.len == %d` to stop on\n"
                 "          the token that completes a block, then `finish` and `p st.head`, `p st.nmem`.\n",
                 cfg.B - 1);
     return 0;
+}
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const UsageError& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return 2;
+    } catch (const std::exception& e) {  // e.g. a state file made for other weights
+        std::fprintf(stderr, "06_streaming: %s\n", e.what());
+        return 1;
+    }
 }

@@ -12,7 +12,8 @@
 // when it exists, else the shipped one (models/passkey_fam.safetensors, the same
 // recipe); a --model that does not exist gives random weights (it says which).
 // Docs: docs/walkthroughs/07_backward_fam_chain.md
-// Run: build/walkthroughs/07_backward_fam_chain [--out DIR] [--model FILE]
+// Run: build/walkthroughs/07_backward_fam_chain [--out DIR] [--model FILE] [--digit K] [--bswa-mem M]
+//      [--filler L] [--seed S]   (--help lists them; the defaults give the output shown in the docs)
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -68,12 +69,18 @@ static InputGrads backward_to_inputs(const ModelCache& c, const ModelWeights& w,
     return g;
 }
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
     ArgParser args("07_backward_fam_chain", "A gradient travels from the answer back to the key through the FAM.");
     args.option("out", "DIR", "where to write the pictures (and where 05 left its model)", "build/walkthroughs/out")
         .option("model", "FILE", "a trained checkpoint (default: OUT/05/passkey_fam.safetensors if walkthrough 05 "
-                                 "trained one with --train, else the shipped models/passkey_fam.safetensors)");
+                                 "trained one with --train, else the shipped models/passkey_fam.safetensors)")
+        .option("digit", "K", "keep the loss on answer digit K only (0..4; -1: all five)", "-1")
+        .option("bswa-mem", "M", "memory blocks of the BSWA model of [5/6]", "1")
+        .option("filler", "L", "filler tokens of the PassKey example (walkthrough 05's: 100)", "100")
+        .option("seed", "S", "seed of the example (another seed, another key)", "1");
     if (!args.parse(argc - 1, argv + 1)) return 0;
+    const int digit = (int)args.integer("digit", -1, 4), bswa_mem = (int)args.integer("bswa-mem", 0, 64),
+              filler = (int)args.integer("filler", 0, 100000);
     const std::string out = args.str("out") + "/07";
     make_dirs(out);
     blas_set_threads(1);
@@ -99,16 +106,25 @@ int main(int argc, char** argv) {
     const FamConfig& cfg = w.cfg;
     const int N = cfg.N, D = cfg.D, F = cfg.fam_len(), B = cfg.B;
     std::printf("      %s\n", cfg.describe().c_str());
-    Rng ex_rng(1);
-    PasskeyExample ex = make_passkey_example(vocab, ex_rng, 100, 5);  // the example of walkthrough 05
+    Rng ex_rng((uint64_t)args.integer("seed", 0));
+    PasskeyExample ex = make_passkey_example(vocab, ex_rng, filler, 5);  // the example of walkthrough 05
+    if (digit >= 0)  // the loss on one answer digit only: the row answer_pos-1+digit predicts it
+        for (int t = 0; t < (int)ex.weights.size(); t++)
+            if (t != ex.answer_pos - 1 + digit) ex.weights[t] = 0.0f;
     const int T = (int)ex.tokens.size(), nblocks = (T + B - 1) / B, kb = ex.key_pos / B, ab = (ex.answer_pos - 1) / B;
     ModelCache c;
     model_forward(c, w, ex.tokens.data(), T);
     const float loss = model_loss(c, w, ex.targets.data(), ex.weights.data());
-    std::printf("      PassKey, filler 100, key %s at t = %d.. (block %d); loss on the answer rows t = %d..%d\n"
-                "      (block %d) = %.4f, prediction %s\n\n",
-                ex.key.c_str(), ex.key_pos, kb, ex.answer_pos - 1, ex.answer_pos + 3, ab, loss,
-                passkey_prediction(c.logits.data(), cfg.V, ex).c_str());
+    if (digit < 0)
+        std::printf("      PassKey, filler %d, key %s at t = %d.. (block %d); loss on the answer rows t = %d..%d\n"
+                    "      (block %d) = %.4f, prediction %s\n\n",
+                    filler, ex.key.c_str(), ex.key_pos, kb, ex.answer_pos - 1, ex.answer_pos + 3, ab, loss,
+                    passkey_prediction(c.logits.data(), cfg.V, ex).c_str());
+    else
+        std::printf("      PassKey, filler %d, key %s at t = %d.. (block %d); loss on answer digit %d only (%c, predicted\n"
+                    "      by row t = %d, block %d) = %.4f, prediction %s\n\n",
+                    filler, ex.key.c_str(), ex.key_pos, kb, digit, ex.key[digit], ex.answer_pos - 1 + digit, ab, loss,
+                    passkey_prediction(c.logits.data(), cfg.V, ex).c_str());
 
     std::printf("[2/6] backward to the inputs (model_backward's steps, keeping dL/dx of every layer input)\n");
     InputGrads g = backward_to_inputs(c, w, ex.targets.data(), ex.weights.data());
@@ -184,11 +200,12 @@ int main(int argc, char** argv) {
     }
     std::printf("\n");
 
-    std::printf("[5/6] the same backward through BSWA with M = 1 (random weights, same tokens): the gradient\n"
-                "      stops where the receptive field ends, N x M = %d blocks before the answer's block\n", N);
+    std::printf("[5/6] the same backward through BSWA with M = %d (random weights, same tokens): the gradient\n"
+                "      stops where the receptive field ends, N x M = %d blocks before the answer's block\n", bswa_mem,
+                N * bswa_mem);
     FamConfig cb = cfg;
     cb.attention = AttentionKind::Bswa;
-    cb.M = 1;
+    cb.M = bswa_mem;
     cb.F = 0;
     ModelWeights wb(cb);
     init_weights(wb, 1);
@@ -203,7 +220,11 @@ int main(int argc, char** argv) {
     double bmax = *std::max_element(bnorm.begin(), bnorm.end());
     for (int tau = 0; tau < nblocks; tau++)
         std::printf("      block %2d  %.2e %s\n", tau, bnorm[tau], bar(bnorm[tau], bmax, 40).c_str());
-    std::printf("      (exactly 0.00e+00 before block %d: no path of attention reaches the answer from there)\n\n", ab - N);
+    if (ab - N * bswa_mem > 0)
+        std::printf("      (exactly 0.00e+00 before block %d: no path of attention reaches the answer from there)\n\n",
+                    ab - N * bswa_mem);
+    else
+        std::printf("      (N x M reaches block 0: every block is inside the receptive field)\n\n");
 
     std::printf("[6/6] pictures and arrays\n");
     npy_save_f32(out + "/grad_input_norm.npy", gnorm.data(), {N + 1, T});
@@ -253,13 +274,24 @@ int main(int argc, char** argv) {
                 "      grad_input_norm.svg\n\n",
                 out.c_str());
 
-    std::printf("try next: set cb.M = 2 in [5/6] and watch the zero region end N x M = 4 blocks before the\n"
-                "          answer; keep the loss on one digit only (zero the other ex.weights) and see which key\n"
-                "          digit lights up in [3/6]; run it on the random model (--model /nonexistent).\n");
+    std::printf("try next: BSWA with M = 2, zero region ends N x M = 4 blocks before the answer:\n"
+                "            build/walkthroughs/07_backward_fam_chain --bswa-mem 2\n"
+                "          the loss on one answer digit only, which key digit lights up in [3/6]:\n"
+                "            build/walkthroughs/07_backward_fam_chain --digit 0   (and --digit 3)\n"
+                "          the same on random weights: build/walkthroughs/07_backward_fam_chain --model /nonexistent\n");
     std::printf("set a breakpoint at fam_layer_backward (src/fam_layer.cpp), at the tag `undo [Alg.2 steps 6-8]`\n"
                 "          (break-tag, tools/gdb): `p tau` walks down from the last block; `pfloats dF_out %d %d` shows\n"
                 "          dL/dF_{tau+1}, the gradient on the FAM leaving block tau; after fam_update_backward (src/\n"
                 "          fam_update.cpp) and the step 2 undo, the buffer dF_in holds dL/dF_tau (`fam-io` prints both).\n",
                 F, D);
     return 0;
+}
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const UsageError& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return 2;
+    }
 }
