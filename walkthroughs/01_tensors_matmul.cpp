@@ -123,7 +123,7 @@ static int run(int argc, char** argv) {
         fd_hand += (double)d * x.at(i, 2);
     }
     if (L_text.empty()) L_text = "0";
-    if (fd_text.empty()) fd_text = "0";
+    if (fd_text.empty()) fd_text = "dy[0][1] x[0][2] + dy[1][1] x[1][2]";
     std::printf("      L = %s\n%s%s", L_text.c_str(), tensor_str(dx, 6, 8, 1).c_str(), tensor_str(dW, 6, 8, 1).c_str());
     // finite difference on one weight: dL/dW[1][2] = sum_i dy[i][1] x[i][2] (default 2 * x[1][2] = 12)
     auto loss = [&]() {
