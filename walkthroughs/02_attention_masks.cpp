@@ -183,11 +183,4 @@ static int run(int argc, char** argv) {
     return 0;
 }
 
-int main(int argc, char** argv) {
-    try {
-        return run(argc, argv);
-    } catch (const UsageError& e) {
-        std::fprintf(stderr, "%s\n", e.what());
-        return 2;
-    }
-}
+int main(int argc, char** argv) { return run_program("02_attention_masks", argc, argv, run); }

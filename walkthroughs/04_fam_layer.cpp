@@ -305,11 +305,4 @@ static int run(int argc, char** argv) {
     return 0;
 }
 
-int main(int argc, char** argv) {
-    try {
-        return run(argc, argv);
-    } catch (const UsageError& e) {
-        std::fprintf(stderr, "%s\n", e.what());
-        return 2;
-    }
-}
+int main(int argc, char** argv) { return run_program("04_fam_layer", argc, argv, run); }

@@ -217,14 +217,4 @@ static int run(int argc, char** argv) {
     return 0;
 }
 
-int main(int argc, char** argv) {
-    try {
-        return run(argc, argv);
-    } catch (const UsageError& e) {
-        std::fprintf(stderr, "%s\n", e.what());
-        return 2;
-    } catch (const std::exception& e) {  // e.g. a state file made for other weights
-        std::fprintf(stderr, "06_streaming: %s\n", e.what());
-        return 1;
-    }
-}
+int main(int argc, char** argv) { return run_program("06_streaming", argc, argv, run); }

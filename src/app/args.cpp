@@ -2,6 +2,7 @@
 #include "app/args.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
@@ -167,4 +168,16 @@ std::string ArgParser::choice(const std::string& name, const std::vector<std::st
         all += (all.empty() ? "" : "|") + c;
     }
     throw UsageError(command_ + ": --" + name + " must be one of " + all + ", got '" + v + "'");
+}
+
+int run_program(const char* name, int argc, char** argv, int (*run)(int argc, char** argv)) {
+    try {
+        return run(argc, argv);
+    } catch (const UsageError& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", name, e.what());
+        return 1;
+    }
 }

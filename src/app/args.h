@@ -60,3 +60,8 @@ class ArgParser {
 // Parse "3,1,4" style integer lists (whitespace and a trailing comma tolerated).
 // `what` names the flag in the error message.
 std::vector<long long> parse_int_list(const std::string& text, const std::string& what);
+
+// main() of a small program (walkthroughs, tools): runs run(argc, argv) and turns
+// what it throws into one line on stderr: a UsageError (bad flag) exits 2, any other
+// error (a bad file, an impossible config) exits 1 with "name: what went wrong".
+int run_program(const char* name, int argc, char** argv, int (*run)(int argc, char** argv));
