@@ -8,6 +8,14 @@
 #include "blas.h"
 #include "app/args.h"
 #include "app/cli.h"
+#include "app/version.h"
+
+// `fam version` / `fam --version`: the version, the CPU and the OpenBLAS build and kernel.
+static int cmd_version(int argc, char** /*argv*/) {
+    if (argc > 0) throw UsageError("fam version: takes no arguments");
+    std::fputs(version_text().c_str(), stdout);
+    return 0;
+}
 
 struct Command {
     const char* name;
@@ -29,6 +37,7 @@ static const Command kCommands[] = {
     {"export", cmd_export, "a trained model for sharing: weights and vocabulary, no optimizer state"},
     {"viz", cmd_viz, "pictures: attention and FAM memory over time, HTML animation (paper Fig. 4, 11)"},
     {"slides", cmd_slides, "slide-ready 16:9 figures (SVG + PNG, 1920x1080) with an index page, for lectures"},
+    {"version", cmd_version, "the version, the CPU and the OpenBLAS build and kernel (also: fam --version)"},
 };
 
 static void print_usage(FILE* out) {
@@ -52,6 +61,7 @@ int main(int argc, char** argv) {
         print_usage(stdout);
         return 0;
     }
+    if (sub == "--version") sub = "version";
     for (const Command& c : kCommands) {
         if (sub != c.name) continue;
         try {

@@ -1,0 +1,58 @@
+// version.h: `fam --version`, the project version and what the numbers depend on:
+// the CPU and the OpenBLAS build and kernel (results are reproducible bit for bit
+// only on the same kernel; README "Quick start"). Header-only so that the tests
+// and the benchmarks (bench/train_bench.cpp) print the same block.
+#pragma once
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "blas.h"
+
+extern "C" {
+// OpenBLAS extension (declared in its cblas.h, repeated as src/blas.cpp does):
+// the name of the kernel DYNAMIC_ARCH picked at run time, e.g. "Zen", "Haswell".
+char* openblas_get_corename(void);
+}
+
+constexpr const char* kFamVersion = "0.2.0";
+
+// The "model name" of the first processor in a /proc/cpuinfo text ("unknown" if none).
+inline std::string cpu_model_from_cpuinfo(const std::string& cpuinfo) {
+    std::istringstream in(cpuinfo);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.compare(0, 10, "model name") != 0) continue;
+        size_t colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        size_t b = line.find_first_not_of(" \t", colon + 1);
+        if (b == std::string::npos) continue;
+        return line.substr(b, line.find_last_not_of(" \t\r") + 1 - b);
+    }
+    return "unknown";
+}
+
+// This machine's CPU model, from /proc/cpuinfo ("unknown" where there is none).
+inline std::string cpu_model() {
+    std::ifstream f("/proc/cpuinfo");
+    std::stringstream s;
+    s << f.rdbuf();
+    return cpu_model_from_cpuinfo(s.str());
+}
+
+// The kernel OpenBLAS runs on this CPU ("unknown" if it does not say).
+inline std::string blas_corename() {
+    const char* c = openblas_get_corename();
+    return c && *c ? c : "unknown";
+}
+
+// The block `fam --version` prints, one field a line:
+//   fam 0.2.0
+//   CPU: AMD EPYC 7B13
+//   BLAS: OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64
+//   BLAS kernel: Zen
+inline std::string version_text() {
+    return std::string("fam ") + kFamVersion + "\nCPU: " + cpu_model() + "\nBLAS: " + blas_name() +
+           "\nBLAS kernel: " + blas_corename() + "\n";
+}
