@@ -33,6 +33,7 @@
 #include "tensor.h"
 #include "weights.h"
 #include "app/optim.h"
+#include "app/train.h"
 #include "app/version.h"
 
 // One benchmark configuration: the model, the sequence length T and the batch.
@@ -100,28 +101,6 @@ static double forward_flops(const FamConfig& c, int T) {
 
 // ---- the batch over threads, as `fam train` runs it ---------------------------------
 
-// The same as parallel_for in src/app/train.cpp (static there): fn(i) for i in
-// [0, n) on `threads` threads, item i on thread i % threads.
-static void parallel_for(int n, int threads, const std::function<void(int)>& fn) {
-    threads = std::max(1, std::min(threads, n));
-    if (threads == 1) {
-        for (int i = 0; i < n; i++) fn(i);
-        return;
-    }
-    std::vector<std::thread> pool;
-    std::vector<std::exception_ptr> errors(threads);
-    for (int k = 0; k < threads; k++)
-        pool.emplace_back([&, k]() {
-            try {
-                for (int i = k; i < n; i += threads) fn(i);
-            } catch (...) {
-                errors[k] = std::current_exception();
-            }
-        });
-    for (auto& t : pool) t.join();
-    for (auto& e : errors)
-        if (e) std::rethrow_exception(e);
-}
 
 // A model, its optimizer and one batch of random sequences.
 struct Bench {

@@ -7,6 +7,7 @@ extern "C" {
 // OpenBLAS extensions (declared in its cblas.h, repeated here so the file also
 // compiles against another CBLAS that provides them).
 char* openblas_get_config(void);
+char* openblas_get_corename(void);
 void openblas_set_num_threads(int num_threads);
 }
 
@@ -76,6 +77,11 @@ void matmul_backward(float* da, float* db, const float* dout, const float* a, co
 }
 
 const char* blas_name() { return openblas_get_config(); }
+
+const char* blas_corename() {
+    const char* c = openblas_get_corename();
+    return c && *c ? c : "unknown";
+}
 
 void blas_set_threads(int n) {
     if (n > 0) openblas_set_num_threads(n);

@@ -29,5 +29,9 @@ void gemm_blas(bool trans_a, bool trans_b, int M, int N, int K, float alpha, con
 
 // "OpenBLAS 0.3.21 ..." as reported by the library at run time.
 const char* blas_name();
+// The kernel OpenBLAS picked for this CPU at run time, e.g. "Zen", "Haswell"
+// ("unknown" if it does not say). Seeded runs are reproducible bit for bit only
+// on the same kernel.
+const char* blas_corename();
 // Limit BLAS threads (1 = deterministic single-thread runs; 0 = library default).
 void blas_set_threads(int n);

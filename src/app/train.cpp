@@ -15,9 +15,7 @@
 #include "model.h"
 #include "app/checkpoint.h"
 
-// Runs fn(i) for i in [0, n) on `threads` threads; item i always goes to the same
-// place in the output, so results never depend on the thread count.
-static void parallel_for(int n, int threads, const std::function<void(int)>& fn) {
+void parallel_for(int n, int threads, const std::function<void(int)>& fn) {
     threads = std::max(1, std::min(threads, n));
     if (threads == 1) {
         for (int i = 0; i < n; i++) fn(i);

@@ -78,6 +78,11 @@ struct StepStats {
 // through the FAM. V: the task's vocabulary size.
 FamConfig passkey_model_config(int V);
 
+// Runs fn(i) for i in [0, n) on `threads` threads (item i on thread i % threads);
+// item i always goes to the same place in the output, so results never depend on the
+// thread count. The first exception thrown by any item is rethrown.
+void parallel_for(int n, int threads, const std::function<void(int)>& fn);
+
 // Trains w in place from `state` (fresh or loaded) until cfg.steps. `on_step` is
 // called after every step (progress printing, periodic checkpoints).
 void train(ModelWeights& w, TrainState& state, const TrainConfig& cfg, const Vocab& vocab,

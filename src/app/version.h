@@ -10,11 +10,6 @@
 
 #include "blas.h"
 
-extern "C" {
-// OpenBLAS extension (declared in its cblas.h, repeated as src/blas.cpp does):
-// the name of the kernel DYNAMIC_ARCH picked at run time, e.g. "Zen", "Haswell".
-char* openblas_get_corename(void);
-}
 
 constexpr const char* kFamVersion = "0.2.0";
 
@@ -41,11 +36,6 @@ inline std::string cpu_model() {
     return cpu_model_from_cpuinfo(s.str());
 }
 
-// The kernel OpenBLAS runs on this CPU ("unknown" if it does not say).
-inline std::string blas_corename() {
-    const char* c = openblas_get_corename();
-    return c && *c ? c : "unknown";
-}
 
 // The block `fam --version` prints, one field a line:
 //   fam 0.2.0
