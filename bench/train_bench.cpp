@@ -20,11 +20,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <exception>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "blas.h"
@@ -35,6 +33,7 @@
 #include "app/optim.h"
 #include "app/train.h"
 #include "app/version.h"
+#include "../tests/model_util.h"  // make_cfg
 
 // One benchmark configuration: the model, the sequence length T and the batch.
 struct BenchConfig {
@@ -47,15 +46,8 @@ static BenchConfig bench_config(AttentionKind a, int D, int H, int N, int Dff, i
                                 int batch) {
     BenchConfig b;
     FamConfig& c = b.cfg;
-    c.V = 64;  // random tokens: the vocabulary only sizes the embedding and lm_head
-    c.D = D;
-    c.H = H;
-    c.N = N;
-    c.Dff = Dff;
-    c.attention = a;
-    c.B = B;
-    c.M = M;
-    c.F = a == AttentionKind::Fam ? F : 0;
+    // random tokens: the vocabulary (64) only sizes the embedding and lm_head
+    c = make_cfg(a, B, M, F, /*V=*/64, D, H, N, Dff);
     c.validate();
     b.T = T;
     b.batch = batch;

@@ -26,17 +26,8 @@
 #include "app/npy.h"
 #include "app/render.h"
 
-// stb_image decodes the PNGs the renderers write (the library's own code is
-// header-only; its implementation lives in this test file only).
-#define STB_IMAGE_IMPLEMENTATION
-#define STB_IMAGE_STATIC
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+// stb_image decodes the PNGs the renderers write (its implementation: tests/stb_image.cpp)
 #include "stb_image.h"
-#pragma GCC diagnostic pop
 
 // ---- helpers ------------------------------------------------------------------------
 

@@ -15,17 +15,8 @@
 #include "app/render.h"
 #include "temp_dir.h"
 
-// stb_image decodes the PNGs. test_masks.cpp compiles its implementation as static
-// (STB_IMAGE_STATIC), private to that file, so this file needs its own private copy.
-#define STB_IMAGE_IMPLEMENTATION
-#define STB_IMAGE_STATIC
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+// stb_image decodes the PNGs (its implementation: tests/stb_image.cpp)
 #include "stb_image.h"
-#pragma GCC diagnostic pop
 
 static std::string repo_file(const std::string& rel) {
     return (std::filesystem::path(__FILE__).parent_path().parent_path() / rel).string();
