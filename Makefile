@@ -120,6 +120,10 @@ clean: ## remove build outputs
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / { printf "  make %-14s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
+# Larger optional targets (each with its own dependencies) live in mk/*.mk, one
+# file per feature, so the core rules above stay short.
+include $(sort $(wildcard mk/*.mk))
+
 # ---- rules --------------------------------------------------------------------
 
 $(DEPS_OK): Makefile tools/install-deps.sh
