@@ -27,6 +27,45 @@ void gemm_naive(bool trans_a, bool trans_b, int M, int N, int K, float alpha, co
 void gemm_blas(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A,
                int lda, const float* B, int ldb, float beta, float* C, int ldc);
 
+// ---- the right OpenBLAS kernel for this CPU ------------------------------------
+// Debian's OpenBLAS (DYNAMIC_ARCH) picks its kernel from cpuid when it loads. On a
+// CPU it does not know it falls back to an old one ("Prescott", SSE3) although the
+// CPU may have AVX2 or AVX-512: 4-6x slower products. Every program of the project
+// links src/blas.cpp, whose start-up code (it runs after OpenBLAS has loaded,
+// before main) then asks for the matching kernel: it sets OPENBLAS_CORETYPE
+// (SkylakeX, Haswell or Zen) and runs the program again (exec of /proc/self/exe,
+// same argv); the new run checks one product against gemm_naive and, if it is
+// wrong, runs once more with OpenBLAS' own choice. The rules:
+//   - a user's own OPENBLAS_CORETYPE always wins: nothing is changed;
+//   - FAM_BLAS_AUTO is the guard (it records what was done; never set it by hand);
+//   - nothing happens under a debugger (TracerPid != 0) or when /proc/self/exe
+//     cannot be run: OpenBLAS keeps its own choice.
+// Test-only: FAM_BLAS_TEST=fallback treats the kernel OpenBLAS picked as a
+// fallback (so the path runs on a CPU OpenBLAS knows); ",badcheck" makes the
+// check fail, ",noexe" makes the exec fail (tests/test_blas.cpp).
+
+// What the CPU can do, as far as the choice of kernel goes.
+struct CpuFeatures {
+    bool avx2 = false, fma = false;
+    bool avx512 = false;  // AVX-512 F, BW, DQ and VL (what OpenBLAS' SkylakeX kernel uses)
+    bool amd = false;     // vendor AMD (its AVX2 kernel is "Zen")
+};
+CpuFeatures cpu_features();  // this CPU (GCC's __builtin_cpu_supports)
+// Is `kernel` one of OpenBLAS' pre-AVX2 kernels (Prescott, Core2, Nehalem, Atom,
+// Barcelona, Sandybridge, ...)? Case-insensitive.
+bool blas_kernel_is_fallback(const char* kernel);
+// The decision, a pure function: the kernel to ask for when OpenBLAS picked
+// `picked` on a CPU with `cpu`, or nullptr to leave OpenBLAS alone.
+//   fallback + AVX-512 -> "SkylakeX";  fallback + AVX2/FMA -> "Zen" (AMD) or "Haswell"
+const char* blas_better_kernel(const char* picked, const CpuFeatures& cpu);
+// How the running kernel was chosen, for --version and reports:
+//   "chosen by OpenBLAS", "set by OPENBLAS_CORETYPE",
+//   "auto-selected; OpenBLAS picked Prescott",
+//   "auto-selection of Haswell failed its check; OpenBLAS' own choice"
+const char* blas_kernel_source();
+// true when this run's kernel was auto-selected (the third case above).
+bool blas_kernel_auto();
+
 // "OpenBLAS 0.3.21 ..." as reported by the library at run time.
 const char* blas_name();
 // The kernel OpenBLAS picked for this CPU at run time, e.g. "Zen", "Haswell"

@@ -1,10 +1,16 @@
 // test_blas.cpp: cblas_sgemm wrappers against the naive triple loop, every transpose.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <vector>
 
 #include "blas.h"
 #include "gradcheck.h"
+#include "temp_dir.h"
 
 TEST_CASE("blas: gemm_blas == gemm_naive for every transpose combination and odd sizes") {
     Rng rng(11);
@@ -70,4 +76,118 @@ TEST_CASE("blas: accumulate adds to the output") {
     float a[2] = {1, 2}, b[2] = {3, 4}, c[1] = {10};
     matmul_forward(c, a, b, 1, 2, 1, Trans::BT, true);
     CHECK(c[0] == doctest::Approx(21.0));
+}
+
+// ---- the right OpenBLAS kernel at start-up (src/blas.h) --------------------------------
+
+TEST_CASE("blas: the kernel decision, corename + CPU flags -> the kernel to ask for") {
+    CpuFeatures avx2, avx512, amd, sse;
+    avx2.avx2 = avx2.fma = true;
+    avx512 = avx2;
+    avx512.avx512 = true;
+    amd = avx2;
+    amd.amd = true;
+    // the case: a Xeon with AVX-512 that OpenBLAS 0.3.21 does not know gets Prescott
+    CHECK(std::string(blas_better_kernel("Prescott", avx512)) == "SkylakeX");
+    CHECK(std::string(blas_better_kernel("Prescott", avx2)) == "Haswell");
+    CHECK(std::string(blas_better_kernel("Prescott", amd)) == "Zen");
+    for (const char* old : {"Core2", "Nehalem", "Atom", "Barcelona", "Sandybridge", "penryn"})
+        CHECK_MESSAGE(blas_better_kernel(old, avx2) != nullptr, old);
+    // a kernel OpenBLAS chose knowingly is left alone, whatever the CPU
+    for (const char* good : {"Zen", "Haswell", "SkylakeX", "Cooperlake", "SapphireRapids"}) {
+        CHECK_MESSAGE(blas_better_kernel(good, avx512) == nullptr, good);
+        CHECK_MESSAGE(!blas_kernel_is_fallback(good), good);
+    }
+    // an old CPU keeps its old kernel; AVX2 without FMA is not what the Haswell kernel needs
+    CHECK(blas_better_kernel("Prescott", sse) == nullptr);
+    CpuFeatures nofma = avx2;
+    nofma.fma = false;
+    CHECK(blas_better_kernel("Prescott", nofma) == nullptr);
+    CHECK(blas_better_kernel(nullptr, avx512) == nullptr);
+}
+
+// The child half of the start-up tests below. Run by them (FAM_BLAS_CHILD_OUT set), it
+// writes what this run's start-up did: kernel, how it was chosen, the two variables, and
+// argv exactly as the kernel has it (/proc/self/cmdline, NULs shown as '|'). In a plain
+// run it checks that the report agrees with the environment.
+TEST_CASE("blas: start-up kernel report") {
+    const char* out = std::getenv("FAM_BLAS_CHILD_OUT");
+    const char* user = std::getenv("OPENBLAS_CORETYPE");
+    const char* guard = std::getenv("FAM_BLAS_AUTO");
+    if (!out) {
+        const std::string src = blas_kernel_source();
+        if (!guard) CHECK(src == (user ? "set by OPENBLAS_CORETYPE" : "chosen by OpenBLAS"));
+        else CHECK(src.rfind("auto-", 0) == 0);
+        CHECK(blas_kernel_auto() == (src.rfind("auto-selected", 0) == 0));
+        if (!user && !guard) CHECK(blas_better_kernel(blas_corename(), cpu_features()) == nullptr);  // the fix held
+        return;
+    }
+    std::ifstream in("/proc/self/cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (char& ch : cmdline)
+        if (ch == '\0') ch = '|';
+    std::ofstream(out) << blas_corename() << "\n" << blas_kernel_source() << "\n" << (user ? user : "-") << "\n"
+                       << (guard ? guard : "-") << "\n" << cmdline << "\n";
+}
+
+struct StartupReport {
+    std::string kernel, source, coretype, guard, cmdline;
+};
+
+// Runs this test binary again with `env` (after clearing the three variables), only the
+// report case, and two arguments that must arrive untouched.
+static StartupReport run_startup_child(const std::string& env) {
+    TempDir dir;
+    const std::string file = dir.path + "/report.txt";
+    const std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
+    const std::string cmd = "env -u OPENBLAS_CORETYPE -u FAM_BLAS_AUTO -u FAM_BLAS_TEST " + env +
+                            " FAM_BLAS_CHILD_OUT='" + file + "' '" + exe +
+                            "' '-tc=blas: start-up kernel report' '--x-keep=two  spaces' '' > /dev/null 2>&1";
+    const int rc = std::system(cmd.c_str());
+    REQUIRE_MESSAGE(rc == 0, cmd);
+    std::ifstream in(file);
+    StartupReport r;
+    std::getline(in, r.kernel);
+    std::getline(in, r.source);
+    std::getline(in, r.coretype);
+    std::getline(in, r.guard);
+    std::getline(in, r.cmdline);
+    r.cmdline.resize(r.cmdline.size() - 1);  // the trailing separator
+    return r;
+}
+
+TEST_CASE("blas: start-up selects the kernel, re-runs with argv intact, and a user's OPENBLAS_CORETYPE wins") {
+    const std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
+    const std::string argv = exe + "|-tc=blas: start-up kernel report|--x-keep=two  spaces|";
+    const char* want = blas_better_kernel("Prescott", cpu_features());  // what this CPU should get
+    REQUIRE_MESSAGE(want, "this CPU has neither AVX2 nor AVX-512: nothing to select");
+
+    // FAM_BLAS_TEST=fallback: the kernel OpenBLAS picked counts as a fallback -> re-run
+    StartupReport a = run_startup_child("FAM_BLAS_TEST=fallback");
+    CHECK(a.kernel == want);
+    CHECK(a.coretype == want);
+    CHECK(a.source.rfind("auto-selected; OpenBLAS picked ", 0) == 0);
+    const std::string native = a.source.substr(std::string("auto-selected; OpenBLAS picked ").size());
+    CHECK(a.guard == "ok " + native + " " + want);
+    CHECK(a.cmdline == argv);  // the exec kept argv exactly
+
+    // the user's own kernel (even an old one) is never replaced
+    StartupReport u = run_startup_child("OPENBLAS_CORETYPE=Prescott FAM_BLAS_TEST=fallback");
+    CHECK(u.kernel == "Prescott");
+    CHECK(u.source == "set by OPENBLAS_CORETYPE");
+    CHECK(u.guard == "-");
+
+    // the check of the chosen kernel fails -> one more run with OpenBLAS' own choice
+    StartupReport b = run_startup_child("FAM_BLAS_TEST=fallback,badcheck");
+    CHECK(b.kernel == native);
+    CHECK(b.coretype == "-");
+    CHECK(b.source == std::string("auto-selection of ") + want + " failed its check; OpenBLAS' own choice");
+    CHECK(b.cmdline == argv);
+
+    // /proc/self/exe cannot be run -> OpenBLAS is left alone, the variables cleaned up
+    StartupReport c = run_startup_child("FAM_BLAS_TEST=fallback,noexe");
+    CHECK(c.kernel == native);
+    CHECK(c.source == "chosen by OpenBLAS");
+    CHECK(c.coretype == "-");
+    CHECK(c.guard == "-");
 }

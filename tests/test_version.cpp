@@ -11,7 +11,8 @@ TEST_CASE("version: the block names the version, the CPU, the BLAS build and its
     CHECK(std::string(kFamVersion) == "0.2.0");
     CHECK(v.find("\nCPU: " + cpu_model() + "\n") != std::string::npos);
     CHECK(v.find(std::string("\nBLAS: ") + blas_name() + "\n") != std::string::npos);
-    CHECK(v.find(std::string("\nBLAS kernel: ") + blas_corename() + "\n") != std::string::npos);
+    CHECK(v.find(std::string("\nBLAS kernel: ") + blas_corename() + " (" + blas_kernel_source() + ")\n") !=
+          std::string::npos);
     CHECK(!cpu_model().empty());
     CHECK(std::string(blas_corename()) != "");
     CHECK(std::string(blas_name()).find("OpenBLAS") != std::string::npos);

@@ -20,6 +20,7 @@
 #include "app/render.h"
 #include "app/tasks.h"
 #include "app/train.h"
+#include "app/version.h"
 #include "app/viz.h"
 
 // [1/4] and [2/4]: the building blocks, checked against their readable twins.
@@ -79,7 +80,8 @@ int cmd_demo(int argc, char** argv) {
     if (!args.parse(argc, argv)) return 0;
     const uint64_t seed = (uint64_t)args.integer("seed", 0);
     Rng rng(seed);
-    std::printf("TransformerFAM reference implementation (arXiv 2404.09173)\nBLAS: %s\n\n", blas_name());
+    std::printf("TransformerFAM reference implementation (arXiv 2404.09173)\nBLAS: %s\nBLAS kernel: %s\n\n",
+                blas_name(), blas_kernel_line().c_str());
     demo_checks(rng, seed);
     if (args.flag_set("quick")) return 0;
 

@@ -41,8 +41,15 @@ inline std::string cpu_model() {
 //   fam 0.2.0
 //   CPU: AMD EPYC 7B13
 //   BLAS: OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64
-//   BLAS kernel: Zen
+//   BLAS kernel: Zen (chosen by OpenBLAS)
+// The parenthesis says how the kernel was chosen (src/blas.h, blas_kernel_source):
+// by OpenBLAS, by the user's OPENBLAS_CORETYPE, or auto-selected at start-up
+// because OpenBLAS fell back to an old kernel on a CPU that has AVX2 / AVX-512.
+inline std::string blas_kernel_line() {
+    return std::string(blas_corename()) + " (" + blas_kernel_source() + ")";
+}
+
 inline std::string version_text() {
     return std::string("fam ") + kFamVersion + "\nCPU: " + cpu_model() + "\nBLAS: " + blas_name() +
-           "\nBLAS kernel: " + blas_corename() + "\n";
+           "\nBLAS kernel: " + blas_kernel_line() + "\n";
 }
