@@ -190,3 +190,37 @@ TEST_CASE("train: smoke: loss goes down, checkpoint resumes bit for bit, eval ru
     for (double r : a1.fam_rms) CHECK((std::isfinite(r) && r > 0.0));
     std::remove(mid.c_str());
 }
+
+TEST_CASE("train: PasskeySource draws exactly the PassKey examples of the filler options, from the same generator") {
+    // train() takes its sequences from an ExampleSource; PassKey's must draw what
+    // the options say, in the generator order that earlier checkpoints were made with:
+    // filler length, then (with --answer-cut) the cut, then the example itself.
+    Vocab v = passkey_vocab();
+    TrainConfig tc;
+    tc.filler_min = 3;
+    tc.filler_max = 60;
+    tc.curriculum = 10;
+    tc.answer_cut = 0.5f;
+    tc.lm_weight = 0.25f;
+    PasskeySource src(tc, v, 16);
+    CHECK(src.vocab_size() == v.size());
+    Rng a(11), b(11);
+    for (long step = 0; step < 30; step++) {
+        TrainExample ex = src.draw(a, step);
+        // by hand, as the training loop drew examples before there was a source
+        const int fmax = step >= tc.curriculum ? tc.filler_max
+                                               : tc.filler_min + (int)std::lround((double)(step + 1) / tc.curriculum *
+                                                                                  (tc.filler_max - tc.filler_min));
+        int filler = b.randint(tc.filler_min, fmax);
+        if (b.uniform() < tc.answer_cut)
+            filler = passkey_filler_cutting_answer(v, filler, b.randint(0, 1 << 20), 16, tc.filler_min, fmax);
+        PasskeyExample p = make_passkey_example(v, b, filler, 5, tc.lm_weight);
+        CHECK(ex.tokens == p.tokens);
+        CHECK(ex.targets == p.targets);
+        CHECK(ex.weights == p.weights);
+        CHECK(ex.score_from == p.answer_pos - 1);  // the rows that predict the answer digits
+        CHECK(ex.score_len == 5);
+        for (int d = 0; d < 5; d++) CHECK(ex.targets[ex.score_from + d] == v.id(std::string(1, p.key[d])));
+    }
+    CHECK(a.state == b.state);
+}

@@ -28,8 +28,9 @@ int cmd_forward(int argc, char** argv);  // cli_model.cpp: logits.npy, fam_final
 int cmd_grad(int argc, char** argv);     // cli_model.cpp: gradients -> safetensors
 int cmd_generate(int argc, char** argv); // cli_stream.cpp: generate after a prompt (FamState)
 int cmd_stream(int argc, char** argv);   // cli_stream.cpp: stream a token file, constant memory
-int cmd_train(int argc, char** argv);    // cli_train.cpp: train on PassKey
-int cmd_eval(int argc, char** argv);     // cli_train.cpp: PassKey accuracy per filler length
+int cmd_train(int argc, char** argv);    // cli_train.cpp: train on PassKey or on text
+int cmd_eval(int argc, char** argv);     // cli_train.cpp: PassKey accuracy per filler length; text loss by position
+int cmd_convert(int argc, char** argv);  // cli_convert.cpp: a BSWA model -> a FAM model (+ fam_prompt only)
 int cmd_export(int argc, char** argv);   // cli_train.cpp: a trained model without optimizer state
 int cmd_viz(int argc, char** argv);      // cli_viz.cpp: attention and memory over time (paper Fig. 4, 11)
 int cmd_slides(int argc, char** argv);   // cli_slides.cpp: 16:9 slide figures (SVG + PNG) with an index page

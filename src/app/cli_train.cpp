@@ -1,14 +1,17 @@
 // cli_train.cpp: `fam train` and `fam eval` for the PassKey task (paper
-// Section 3.2, Appendix D.1): train a model with the paper's options, then
-// measure exact-match retrieval at chosen filler lengths.
+// Section 3.2, Appendix D.1) and for text (byte-level language modelling on any
+// file, src/app/text.h): train a model with the paper's options, then measure
+// exact-match retrieval at chosen filler lengths, or the loss by position.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "app/args.h"
 #include "app/checkpoint.h"
 #include "app/cli.h"
+#include "app/text.h"
 #include "app/train.h"
 
 static std::string fmt_duration(double s) {
@@ -19,44 +22,23 @@ static std::string fmt_duration(double s) {
     return buf;
 }
 
-static TrainConfig train_config_from_json(const nlohmann::json& j) {
-    TrainConfig c;
-    c.task = j.at("task");
-    c.filler_min = j.at("filler_min");
-    c.filler_max = j.at("filler_max");
-    c.curriculum = j.at("curriculum");
-    c.key_digits = j.at("key_digits");
-    c.lm_weight = j.at("lm_weight");
-    c.steps = j.at("steps");
-    c.batch = j.at("batch");
-    c.opt.lr = j.at("lr");
-    c.opt.beta1 = j.at("beta1");
-    c.opt.beta2 = j.at("beta2");
-    c.opt.weight_decay = j.at("weight_decay");
-    c.opt.clip = j.at("clip");
-    c.opt.warmup = j.at("warmup");
-    c.opt.schedule = j.at("schedule");
-    c.rpo = j.at("rpo");
-    c.rsp = j.at("rsp");
-    c.rsp_from = j.at("rsp_from");
-    c.mem_stop_grad = j.at("mem_stop_grad");
-    c.tbptt = j.value("tbptt", 0);
-    c.fam_l2 = j.value("fam_l2", 0.0f);
-    c.fam_l1 = j.value("fam_l1", 0.0f);
-    c.answer_cut = j.value("answer_cut", 0.0f);
-    c.seed = j.at("seed");
-    return c;
-}
-
 int cmd_train(int argc, char** argv) {
     ArgParser a("fam train",
-                "Train a model on PassKey retrieval (paper Section 3.2). Prints a progress line every\n"
-                "--log-every steps; writes --out atomically at the end and every --save-every steps.\n"
+                "Train a model on PassKey retrieval (paper Section 3.2) or, with --task text --data FILE,\n"
+                "on any file byte by byte (V = 256, token = byte; the last --val-percent of the file is\n"
+                "held out, its loss and bits per byte join the progress line). Prints a progress line\n"
+                "every --log-every steps; writes --out atomically at the end and every --save-every steps.\n"
                 "With --resume FILE, model, optimizer, step, RNG and training options come from FILE\n"
-                "(only --steps, --threads, --log-every, --save-every may change) and training\n"
-                "continues bit for bit as if it had never stopped.");
-    a.option("task", "NAME", "training task (passkey)", "passkey")
-        ;
+                "(only --steps, --threads, --log-every, --save-every, --data may change) and training\n"
+                "continues bit for bit as if it had never stopped. With --init FILE training starts from\n"
+                "FILE's weights and shape (e.g. a `fam convert` output) with a fresh optimizer.\n\n"
+                "example: fam train --task text --data book.txt --attention fam --fam 16 --steps 2000 --out lm.safetensors");
+    a.option("task", "NAME", "training task: passkey | text", "passkey")
+        .option("data", "FILE", "text: the file to learn (any bytes)")
+        .option("window", "T", "text: tokens per training window", "256")
+        .option("val-percent", "P", "text: the last P% of the file is the validation split", "5")
+        .option("val-windows", "K", "text: validation windows (of --window tokens) per progress line", "8")
+        .option("init", "FILE", "start from this model's weights and shape (fresh optimizer)");
     add_model_options(a, true);
     a.option("filler", "MIN:MAX", "filler tokens per example, drawn uniformly", "0:200")
         .option("curriculum", "S", "grow the filler maximum from MIN to MAX over S steps (0 = off)", "0")
@@ -84,7 +66,9 @@ int cmd_train(int argc, char** argv) {
         .option("resume", "FILE", "continue from a `fam train` checkpoint")
         .option("out", "FILE", "checkpoint to write (.safetensors)", "", true);
     if (!a.parse(argc, argv)) return 0;
-    a.choice("task", {"passkey"});
+    const std::string task = a.choice("task", {"passkey", "text"});
+    if (a.given("resume") && a.given("init"))
+        throw UsageError("fam train: --resume and --init exclude each other (resume continues a run, init starts one)");
 
     ModelWeights w;
     TrainState st;
@@ -92,15 +76,48 @@ int cmd_train(int argc, char** argv) {
     Vocab vocab;
     if (a.given("resume")) {
         std::map<std::string, std::string> meta;
-        load_train_checkpoint(a.str("resume"), w, st, &vocab, &meta);
+        load_train_checkpoint(a.str("resume"), w, st, nullptr, &meta);
         if (!meta.count("train.config"))
             throw std::invalid_argument(a.str("resume") + ": not a training checkpoint (no train.config)");
-        tc = train_config_from_json(nlohmann::json::parse(meta["train.config"]));
+        tc = train_config_from_json_text(meta["train.config"]);
+        if (tc.task == "passkey") {
+            if (!meta.count("task.vocab"))
+                throw std::invalid_argument(a.str("resume") + ": a passkey checkpoint without task.vocab");
+            vocab = Vocab::deserialize(meta["task.vocab"]);
+        }
+        if (a.given("task") && task != tc.task)
+            throw UsageError("fam train: " + a.str("resume") + " was trained on " + tc.task + ", not " + task);
+        if (a.given("data")) tc.data = a.str("data");
         if (a.given("steps")) tc.steps = (int)a.integer("steps", 1, 100000000);
         std::printf("resuming %s at step %ld of %d\n", a.str("resume").c_str(), st.step, tc.steps);
     } else {
-        vocab = passkey_vocab();
-        FamConfig c = model_config_from_args(a, vocab.size());
+        tc.task = task;
+        if (task == "passkey") vocab = passkey_vocab();
+        if (task == "text") {
+            if (!a.given("data")) throw UsageError("fam train: --task text needs --data FILE");
+            tc.data = a.str("data");
+            tc.window = (int)a.integer("window", 1, 1 << 24);
+            tc.val_percent = (float)a.number("val-percent", 1e-6, 99.999);
+        } else if (a.given("data")) {
+            throw UsageError("fam train: --data is for --task text");
+        }
+        FamConfig c;
+        if (a.given("init")) {
+            for (const char* flag : {"d-model", "heads", "layers", "d-ff", "attention", "block", "mem", "fam", "rope-base"})
+                if (a.given(flag))
+                    throw UsageError(std::string("fam train: --") + flag + " cannot change the shape of the --init model");
+            std::map<std::string, std::string> meta;
+            TrainState ignored;
+            load_train_checkpoint(a.str("init"), w, ignored, nullptr, &meta);
+            c = w.cfg;
+            if (task == "text" && c.V != kByteVocab)
+                throw std::invalid_argument(a.str("init") + ": V = " + std::to_string(c.V) +
+                                            ", but the text task needs a byte model (V = 256)");
+            if (task == "passkey" && c.V < vocab.size())
+                throw std::invalid_argument(a.str("init") + ": V = " + std::to_string(c.V) + " is too small for passkey");
+        } else {
+            c = model_config_from_args(a, task == "text" ? kByteVocab : vocab.size());
+        }
         std::string fr = a.str("filler");
         size_t colon = fr.find(':');
         if (colon == std::string::npos) throw UsageError("fam train: --filler expects MIN:MAX, got '" + fr + "'");
@@ -129,10 +146,18 @@ int cmd_train(int argc, char** argv) {
         tc.fam_l1 = (float)a.number("fam-l1", 0, 1e6);
         tc.answer_cut = (float)a.number("answer-cut", 0, 1);
         tc.seed = (uint64_t)a.integer("seed", 0);
-        w = ModelWeights(c);
-        init_weights(w, tc.seed);
-        std::printf("training %s (%zu parameters) on passkey, filler %d:%d, %d steps x %d sequences\n",
-                    c.describe().c_str(), count_params(c), tc.filler_min, tc.filler_max, tc.steps, tc.batch);
+        if (!a.given("init")) {
+            w = ModelWeights(c);
+            init_weights(w, tc.seed);
+        }
+        std::string from = a.given("init") ? " from " + a.str("init") : "";
+        if (task == "passkey")
+            std::printf("training %s (%zu parameters)%s on passkey, filler %d:%d, %d steps x %d sequences\n",
+                        c.describe().c_str(), count_params(c), from.c_str(), tc.filler_min, tc.filler_max, tc.steps,
+                        tc.batch);
+        else
+            std::printf("training %s (%zu parameters)%s on text, %d steps x %d windows of %d bytes\n",
+                        c.describe().c_str(), count_params(c), from.c_str(), tc.steps, tc.batch, tc.window);
     }
     tc.opt.total_steps = tc.steps;
     tc.threads = (int)a.integer("threads", 1, 256);
@@ -140,11 +165,36 @@ int cmd_train(int argc, char** argv) {
     tc.save_every = (int)a.integer("save-every", 0, 100000000);
     const std::string out = a.str("out");
 
+    // the task: where the sequences come from, what the checkpoint says about it
+    std::unique_ptr<ExampleSource> source;
+    std::map<std::string, std::string> task_meta;
+    TextCorpus corpus;
+    std::vector<int> val_edges;
+    int val_windows = 0;
+    if (tc.task == "text") {
+        corpus = load_text_corpus(tc.data, tc.val_percent);
+        source.reset(new TextSource(corpus, tc.window));
+        val_windows = (int)std::min<long>(a.integer("val-windows", 1, 1 << 20),
+                                          (long)validation_starts(corpus, tc.window, 1 << 30).size());
+        val_edges = {0, tc.window};
+        task_meta = {{"task.tokenizer", kByteTokenizer}, {"task.vocab_size", std::to_string(kByteVocab)}};
+        std::printf("text %s: %ld bytes; training split %ld bytes (unigram entropy %.3f bits/byte), validation "
+                    "split the last %g%% = %ld bytes (%d windows of %d scored per progress line)\n",
+                    tc.data.c_str(), corpus.size(), corpus.n_train,
+                    unigram_entropy_bits(corpus.tokens, 0, corpus.n_train), (double)tc.val_percent, corpus.n_val(),
+                    val_windows, tc.window);
+    } else {
+        source.reset(new PasskeySource(tc, vocab, w.cfg.B));
+        task_meta = {{"task.vocab", vocab.serialize()}, {"task.key_digits", std::to_string(tc.key_digits)}};
+        if (tc.filler_min < 0 || tc.filler_max < tc.filler_min)
+            throw std::invalid_argument("filler range must satisfy 0 <= MIN <= MAX");
+    }
+
     auto start = std::chrono::steady_clock::now();
     long start_step = st.step, tokens = 0;
     double loss_sum = 0, acc_sum = 0, pen_sum = 0;
     int window = 0;
-    train(w, st, tc, vocab, [&](const StepStats& s, const TrainState& state) {
+    train(w, st, tc, *source, [&](const StepStats& s, const TrainState& state) {
         tokens += s.tokens;
         loss_sum += s.loss;
         acc_sum += s.accuracy;
@@ -155,8 +205,13 @@ int cmd_train(int argc, char** argv) {
             double per_step = el / (s.step - start_step);
             char fam_note[48] = "";  // how far the FAM moves per update (the --fam-l2 penalty's measure)
             if (w.cfg.fam_len() > 0) std::snprintf(fam_note, sizeof fam_note, " | FAM update %.3g", pen_sum / window);
-            std::printf("step %6ld/%d | loss %.4f | acc %.2f%s | lr %.2e | |g| %.3f | %.1fk tok/s | %s elapsed, ETA %s\n",
-                        s.step, tc.steps, loss_sum / window, acc_sum / window, fam_note, s.lr, s.grad_norm,
+            char val_note[64] = "";  // text: the held-out loss and bits per byte
+            if (tc.task == "text") {
+                TextLoss v = eval_text(w, corpus, tc.window, val_windows, val_edges, tc.threads);
+                std::snprintf(val_note, sizeof val_note, " | val %.4f (%.3f bpb)", v.loss, v.bits_per_byte);
+            }
+            std::printf("step %6ld/%d | loss %.4f%s | acc %.2f%s | lr %.2e | |g| %.3f | %.1fk tok/s | %s elapsed, ETA %s\n",
+                        s.step, tc.steps, loss_sum / window, val_note, acc_sum / window, fam_note, s.lr, s.grad_norm,
                         tokens / el / 1000.0, fmt_duration(el).c_str(),
                         fmt_duration(per_step * (tc.steps - s.step)).c_str());
             std::fflush(stdout);
@@ -164,11 +219,79 @@ int cmd_train(int argc, char** argv) {
             window = 0;
         }
         if (tc.save_every > 0 && s.step % tc.save_every == 0 && s.step < tc.steps)
-            save_train_checkpoint(out, w, state, tc, vocab);
+            save_train_checkpoint(out, w, state, tc, task_meta);
     });
-    save_train_checkpoint(out, w, st, tc, vocab);
+    save_train_checkpoint(out, w, st, tc, task_meta);
     double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("wrote %s after %ld steps (%s)\n", out.c_str(), st.step, fmt_duration(el).c_str());
+    return 0;
+}
+
+// `fam eval --task text`: the loss by position bucket over long validation
+// windows, and optionally PassKey in real text; a table, or with --json only JSON.
+static int eval_text_task(const ArgParser& a) {
+    ModelWeights w;
+    TrainState st;
+    std::map<std::string, std::string> meta;
+    const std::string path = a.str("model");
+    load_train_checkpoint(path, w, st, nullptr, &meta);
+    if (!is_text_model(meta))
+        throw std::invalid_argument(path + ": not a text model (no task.tokenizer = bytes in its metadata)");
+    if (!a.given("data")) throw UsageError("fam eval: --task text needs --data FILE");
+    double val_percent = 5.0;
+    if (meta.count("train.config")) val_percent = train_config_from_json_text(meta["train.config"]).val_percent;
+    if (a.given("val-percent")) val_percent = a.number("val-percent", 1e-6, 99.999);
+    const int window = (int)a.integer("window", 1, 1 << 24), windows = (int)a.integer("windows", 1, 1 << 20);
+    const int bucket = (int)a.integer("bucket", 1, 1 << 24), threads = (int)a.integer("threads", 1, 256);
+    const bool json = a.flag_set("json");
+    const TextCorpus corpus = load_text_corpus(a.str("data"), val_percent);
+    auto t0 = std::chrono::steady_clock::now();
+    TextLoss r = eval_text(w, corpus, window, windows, position_buckets(window, bucket), threads);
+    double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    nlohmann::json buckets = nlohmann::json::array();
+    for (size_t k = 0; k + 1 < r.edges.size(); k++)
+        buckets.push_back({{"from", r.edges[k]}, {"to", r.edges[k + 1]}, {"loss", r.bucket_loss[k]},
+                           {"bits_per_byte", r.bucket_loss[k] / std::log(2.0)}});
+    nlohmann::json out{{"model", path},
+                       {"config", w.cfg.describe()},
+                       {"data", corpus.name},
+                       {"val_percent", val_percent},
+                       {"val_bytes", corpus.n_val()},
+                       {"unigram_bits_per_byte", unigram_entropy_bits(corpus.tokens, corpus.n_train, corpus.size())},
+                       {"window", window},
+                       {"windows", r.windows},
+                       {"loss", r.loss},
+                       {"bits_per_byte", r.bits_per_byte},
+                       {"buckets", buckets}};
+    if (!json) {
+        std::printf("%s: %s\n%s: validation split = the last %g%% (%ld bytes), %d windows of %d bytes, %.1f s\n",
+                    path.c_str(), w.cfg.describe().c_str(), corpus.name.c_str(), val_percent, corpus.n_val(),
+                    r.windows, window, sec);
+        std::printf("loss %.4f nats/byte = %.3f bits/byte (unigram entropy of the split: %.3f bits/byte)\n", r.loss,
+                    r.bits_per_byte, out["unigram_bits_per_byte"].get<double>());
+        std::printf("%18s %12s %12s\n", "positions", "loss", "bits/byte");
+        for (size_t k = 0; k + 1 < r.edges.size(); k++) {
+            std::string span = "[" + std::to_string(r.edges[k]) + ", " + std::to_string(r.edges[k + 1]) + ")";
+            std::printf("%18s %12.4f %12.3f\n", span.c_str(), r.bucket_loss[k], r.bucket_loss[k] / std::log(2.0));
+        }
+    }
+    if (a.given("passkey-filler")) {
+        const int samples = (int)a.integer("passkey-samples", 1, 1000000);
+        const uint64_t seed = (uint64_t)a.integer("seed", 0);
+        nlohmann::json pk = nlohmann::json::array();
+        if (!json)
+            std::printf("PassKey in real text (%d examples per filler, 5 digits):\n%10s %10s %10s %14s\n", samples,
+                        "filler", "exact", "digits", "answer bits");
+        for (long long f : a.int_list("passkey-filler")) {
+            if (f < 0 || f > 100000000) throw UsageError("fam eval: --passkey-filler lengths must be in [0, 1e8]");
+            TextPasskeyScore x = eval_text_passkey(w, corpus, (int)f, samples, seed, 5, threads);
+            pk.push_back({{"filler", f}, {"exact", x.exact}, {"digit", x.digit}, {"answer_bits", x.answer_bits}});
+            if (!json) std::printf("%10lld %10.3f %10.3f %14.3f\n", f, x.exact, x.digit, x.answer_bits);
+        }
+        out["passkey"] = pk;
+        out["passkey_samples"] = samples;
+    }
+    if (json) std::printf("%s\n", out.dump().c_str());
     return 0;
 }
 
@@ -179,16 +302,29 @@ int cmd_eval(int argc, char** argv) {
                             "FAM models, the root-mean-square entry of each layer's FAM when the\n"
                             "question starts (how far the memory drifted over the filler).\n"
                             "With --json the last line is {\"accuracy\": {\"L1\": a1, ...}, \"digit_accuracy\": {\"L1\": [d1, ...], ...},\n"
-                            "\"fam_rms\": {\"L1\": [layer 0, ...], ...}} (fam_rms for FAM models only).");
-    a.option("task", "NAME", "task (passkey)", "passkey")
+                            "\"fam_rms\": {\"L1\": [layer 0, ...], ...}} (fam_rms for FAM models only).\n\n"
+                            "--task text --data FILE: the next-byte loss of a text model over long windows of the\n"
+                            "file's validation split, by position bucket inside the window (how much the model\n"
+                            "gains from far context), and with --passkey-filler PassKey hidden in real text\n"
+                            "(scored on the key's digits; chance is log2 10 = 3.32 answer bits per digit).\n"
+                            "example: fam eval --task text --model lm.safetensors --data book.txt --window 1024 --json");
+    a.option("task", "NAME", "task: passkey | text (text: see below)", "passkey")
         .option("model", "FILE", "checkpoint written by fam train", "", true)
-        .option("filler", "L1,L2,...", "filler lengths in tokens", "", true)
-        .option("samples", "K", "examples per filler length", "50")
+        .option("filler", "L1,L2,...", "passkey: filler lengths in tokens (required)")
+        .option("samples", "K", "passkey: examples per filler length", "50")
         .option("seed", "S", "seed of the evaluation examples", "1")
         .option("threads", "N", "examples evaluated in parallel", "2")
-        .flag("json", "print the accuracies as JSON on the last line");
+        .flag("json", "passkey: print the accuracies as JSON on the last line; text: print ONLY JSON")
+        .option("data", "FILE", "text: the file (its validation split is scored)")
+        .option("val-percent", "P", "text: the held-out share (default: the one the model trained with, else 5)")
+        .option("window", "T", "text: tokens per validation window (long: beyond the training window)", "1024")
+        .option("windows", "K", "text: validation windows scored (consecutive from the split's start)", "16")
+        .option("bucket", "B", "text: the first position bucket; then doubling: [0,B) [B,2B) [2B,4B) ...", "64")
+        .option("passkey-filler", "L1,...", "text: also PassKey in real text at these filler lengths (bytes)")
+        .option("passkey-samples", "K", "text: PassKey-in-text examples per filler length", "50");
     if (!a.parse(argc, argv)) return 0;
-    a.choice("task", {"passkey"});
+    if (a.choice("task", {"passkey", "text"}) == "text") return eval_text_task(a);
+    if (!a.given("filler")) throw UsageError("fam eval: --task passkey needs --filler L1,L2,...");
     ModelWeights w;
     TrainState st;
     Vocab vocab;

@@ -43,15 +43,62 @@ static int filler_max_at(const TrainConfig& cfg, long step) {
     return cfg.filler_min + (int)std::lround(f * (cfg.filler_max - cfg.filler_min));
 }
 
+TrainExample PasskeySource::draw(Rng& rng, long step) const {
+    const TrainConfig& cfg = cfg_;
+    int fmax = filler_max_at(cfg, step);
+    int filler = rng.randint(cfg.filler_min, std::max(cfg.filler_min, fmax));
+    // DEVIATION: --answer-cut, not in the paper (docs/spec.md, "Training options")
+    if (cfg.answer_cut > 0.0f && rng.uniform() < cfg.answer_cut)
+        filler = passkey_filler_cutting_answer(vocab_, filler, rng.randint(0, 1 << 20), B_, cfg.filler_min,
+                                               std::max(cfg.filler_min, fmax), cfg.key_digits);
+    PasskeyExample p = make_passkey_example(vocab_, rng, filler, cfg.key_digits, cfg.lm_weight);
+    TrainExample ex;
+    ex.tokens = std::move(p.tokens);
+    ex.targets = std::move(p.targets);
+    ex.weights = std::move(p.weights);
+    ex.score_from = p.answer_pos - 1;  // the rows that predict the answer digits
+    ex.score_len = (int)p.key.size();
+    return ex;
+}
+
+// The accuracy of one sequence (TrainExample::score_from/score_len) from the logits
+// [T - s0, V] of its rows s0.. (s0 > 0: the rows before ran forward only, --tbptt).
+static float example_accuracy(const float* logits, int V, const TrainExample& ex, int s0) {
+    auto argmax = [&](int row) {  // row: position in the whole sequence
+        const float* z = logits + (size_t)(row - s0) * V;
+        int best = 0;
+        for (int j = 1; j < V; j++)
+            if (z[j] > z[best]) best = j;
+        return best;
+    };
+    if (ex.score_len > 0) {  // exact match over the scored rows
+        for (int r = ex.score_from; r < ex.score_from + ex.score_len; r++)
+            if (argmax(r) != ex.targets[r]) return 0.0f;
+        return 1.0f;
+    }
+    int right = 0, scored = 0;
+    for (int r = s0; r < (int)ex.targets.size(); r++)
+        if (ex.targets[r] >= 0) {
+            scored++;
+            right += argmax(r) == ex.targets[r];
+        }
+    return scored ? (float)right / scored : 0.0f;
+}
+
 void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Vocab& vocab,
+           const std::function<void(const StepStats&, const TrainState&)>& on_step) {
+    if (cfg.filler_min < 0 || cfg.filler_max < cfg.filler_min)
+        throw std::invalid_argument("filler range must satisfy 0 <= MIN <= MAX");
+    train(w, st, cfg, PasskeySource(cfg, vocab, w.cfg.B), on_step);
+}
+
+void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const ExampleSource& source,
            const std::function<void(const StepStats&, const TrainState&)>& on_step) {
     const FamConfig& mc = w.cfg;
     const int K = cfg.batch, F = mc.fam_len();
     if (K < 1) throw std::invalid_argument("batch must be >= 1");
-    if (cfg.filler_min < 0 || cfg.filler_max < cfg.filler_min)
-        throw std::invalid_argument("filler range must satisfy 0 <= MIN <= MAX");
-    if (vocab.size() > mc.V)
-        throw std::invalid_argument("the task needs a vocabulary of " + std::to_string(vocab.size()) +
+    if (source.vocab_size() > mc.V)
+        throw std::invalid_argument("the task needs a vocabulary of " + std::to_string(source.vocab_size()) +
                                     " tokens but the model has V = " + std::to_string(mc.V));
     if (cfg.tbptt > 0 && (F == 0 || mc.M != 0))
         throw std::invalid_argument("--tbptt carries only the FAM: it needs attention fam with M = 0");
@@ -73,16 +120,10 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Vocab&
     for (; st.step < cfg.steps; ) {
         auto t0 = std::chrono::steady_clock::now();
         // ---- draw the batch (all randomness comes from `rng`, in a fixed order)
-        int fmax = filler_max_at(cfg, st.step);
-        std::vector<PasskeyExample> batch;
+        std::vector<TrainExample> batch;
         std::vector<float> offsets(K, 0.0f);
         for (int i = 0; i < K; i++) {
-            int filler = rng.randint(cfg.filler_min, std::max(cfg.filler_min, fmax));
-            // DEVIATION: --answer-cut, not in the paper (docs/spec.md, "Training options")
-            if (cfg.answer_cut > 0.0f && rng.uniform() < cfg.answer_cut)
-                filler = passkey_filler_cutting_answer(vocab, filler, rng.randint(0, 1 << 20), mc.B, cfg.filler_min,
-                                                       std::max(cfg.filler_min, fmax), cfg.key_digits);
-            batch.push_back(make_passkey_example(vocab, rng, filler, cfg.key_digits, cfg.lm_weight));
+            batch.push_back(source.draw(rng, st.step));
             // DEVIATION (in effect only): RPO as the paper specifies it, but it shifts every
             // position of the sequence alike (tokens, FAM, prompt) and RoPE sees only
             // differences, so it changes nothing beyond float rounding (tests/test_model.cpp).
@@ -111,10 +152,9 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Vocab&
                 if (batch[i].targets[t] >= 0) wsum[i] += batch[i].weights[t];
             total_w += wsum[i];
         }
-        std::vector<float> losses(K), penalties(K);
-        std::vector<uint8_t> correct(K);
+        std::vector<float> losses(K), penalties(K), accuracy(K);
         parallel_for(K, cfg.threads, [&](int i) {
-            const PasskeyExample& ex = batch[i];
+            const TrainExample& ex = batch[i];
             ForwardOptions opt;
             opt.pos_offset = offsets[i];
             opt.fam_start = use_rsp ? st.rsp_fam.data() : nullptr;
@@ -132,10 +172,7 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Vocab&
             }
             model_forward(c, w, ex.tokens.data() + s0, T, opt);
             losses[i] = model_loss(c, w, ex.targets.data() + s0, ex.weights.data() + s0);
-            PasskeyExample tail;  // answer position relative to the trained part
-            tail.key = ex.key;
-            tail.answer_pos = ex.answer_pos - s0;
-            correct[i] = passkey_correct(c.logits.data(), mc.V, tail);
+            accuracy[i] = example_accuracy(c.logits.data(), mc.V, ex, s0);
             penalties[i] = fam_penalty(c, mc);
             dws[i].zero();
             model_backward(dws[i], c, w, ex.targets.data() + s0, ex.weights.data() + s0,
@@ -147,13 +184,13 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Vocab&
         std::fill(grad.begin(), grad.end(), 0.0f);
         double loss = 0.0;
         long tokens = 0;
-        int ncorrect = 0;
+        float acc = 0.0f;
         double s_penalty = 0.0;
         for (int i = 0; i < K; i++) {
             for (size_t j = 0; j < grad.size(); j++) grad[j] += dws[i].buffer[j];
             loss += losses[i] * wsum[i] / total_w;
             tokens += (long)batch[i].tokens.size();
-            ncorrect += correct[i];
+            acc += accuracy[i];
             s_penalty += penalties[i] / K;
         }
         StepStats s;
@@ -165,7 +202,7 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Vocab&
         st.rng_state = rng.state;
         s.step = st.step;
         s.loss = (float)loss;
-        s.accuracy = (float)ncorrect / K;
+        s.accuracy = acc / K;
         s.tokens = tokens;
         s.rsp_used = use_rsp;
         s.fam_penalty = (float)s_penalty;
@@ -214,15 +251,64 @@ static nlohmann::json train_config_json(const TrainConfig& c) {
             {"answer_cut", f(c.answer_cut)}, {"seed", c.seed}};
 }
 
+// The text task's options join train.config only for text (PassKey files stay as they were).
+static nlohmann::json train_config_json_all(const TrainConfig& c) {
+    nlohmann::json j = train_config_json(c);
+    if (c.task == "text") {
+        j["data"] = c.data;
+        j["window"] = c.window;
+        j["val_percent"] = short_decimal(c.val_percent);
+    }
+    return j;
+}
+
+TrainConfig train_config_from_json_text(const std::string& text) {
+    const nlohmann::json j = nlohmann::json::parse(text);
+    TrainConfig c;
+    c.task = j.at("task");
+    c.filler_min = j.at("filler_min");
+    c.filler_max = j.at("filler_max");
+    c.curriculum = j.at("curriculum");
+    c.key_digits = j.at("key_digits");
+    c.lm_weight = j.at("lm_weight");
+    c.steps = j.at("steps");
+    c.batch = j.at("batch");
+    c.opt.lr = j.at("lr");
+    c.opt.beta1 = j.at("beta1");
+    c.opt.beta2 = j.at("beta2");
+    c.opt.weight_decay = j.at("weight_decay");
+    c.opt.clip = j.at("clip");
+    c.opt.warmup = j.at("warmup");
+    c.opt.schedule = j.at("schedule");
+    c.rpo = j.at("rpo");
+    c.rsp = j.at("rsp");
+    c.rsp_from = j.at("rsp_from");
+    c.mem_stop_grad = j.at("mem_stop_grad");
+    c.tbptt = j.value("tbptt", 0);
+    c.fam_l2 = j.value("fam_l2", 0.0f);
+    c.fam_l1 = j.value("fam_l1", 0.0f);
+    c.answer_cut = j.value("answer_cut", 0.0f);
+    c.seed = j.at("seed");
+    c.data = j.value("data", std::string());
+    c.window = j.value("window", 256);
+    c.val_percent = j.value("val_percent", 5.0f);
+    return c;
+}
+
 void save_train_checkpoint(const std::string& path, const ModelWeights& w, const TrainState& s,
                            const TrainConfig& cfg, const Vocab& vocab) {
+    save_train_checkpoint(path, w, s, cfg,
+                          {{"task.vocab", vocab.serialize()}, {"task.key_digits", std::to_string(cfg.key_digits)}});
+}
+
+void save_train_checkpoint(const std::string& path, const ModelWeights& w, const TrainState& s,
+                           const TrainConfig& cfg, const std::map<std::string, std::string>& task_metadata) {
     SafeTensors st = model_to_safetensors(w);
     st.metadata["task"] = cfg.task;
-    st.metadata["task.vocab"] = vocab.serialize();
-    st.metadata["task.key_digits"] = std::to_string(cfg.key_digits);
+    for (const auto& kv : task_metadata) st.metadata[kv.first] = kv.second;
     st.metadata["train.step"] = std::to_string(s.step);
     st.metadata["train.rng"] = std::to_string(s.rng_state);
-    st.metadata["train.config"] = train_config_json(cfg).dump();
+    st.metadata["train.config"] = train_config_json_all(cfg).dump();
     st.metadata["optim.step"] = std::to_string(s.opt.step);
     const int n = (int)w.buffer.size();
     if (s.opt.m.size() == w.buffer.size()) {

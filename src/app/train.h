@@ -1,7 +1,8 @@
-// train.h: training a model on the PassKey task (paper Section 3.2, App. B.2):
-// batches of sequences, AdamW with clipping, the paper's options RPO (random
-// position offset), RSP (random state passing) and the M_SG stop-gradient
-// ablation; deterministic given a seed, checkpoints that resume bit for bit.
+// train.h: training a model (paper Section 3.2, App. B.2): batches of
+// sequences from a task (an ExampleSource: PassKey here, text in src/app/text.h),
+// AdamW with clipping, the paper's options RPO (random position offset), RSP
+// (random state passing) and the M_SG stop-gradient ablation; deterministic
+// given a seed, checkpoints that resume bit for bit.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +16,11 @@
 #include "app/tasks.h"
 
 struct TrainConfig {
-    std::string task = "passkey";
+    std::string task = "passkey";  // passkey | text
+    // task text (src/app/text.h): the file, the training window, the held-out share
+    std::string data;
+    int window = 256;
+    float val_percent = 5.0f;
     int filler_min = 0, filler_max = 200;  // filler tokens, drawn uniformly per example
     int curriculum = 0;        // > 0: the filler maximum grows linearly from filler_min over this many steps
     int key_digits = 5;
@@ -72,6 +77,42 @@ struct StepStats {
     bool rsp_used = false;
 };
 
+// One training sequence.
+struct TrainExample {
+    std::vector<int> tokens;     // [T]
+    std::vector<int> targets;    // [T] next-token target where a loss applies, -1 elsewhere
+    std::vector<float> weights;  // [T] loss weight per position
+    // The rows the progress line's accuracy scores: with score_len > 0, exact match
+    // of the arg-max at rows [score_from, score_from + score_len) against their
+    // targets (PassKey: the rows that predict the answer digits); with
+    // score_len = 0, the fraction of targeted rows whose arg-max is the target.
+    int score_from = 0, score_len = 0;
+};
+
+// A task: where train() gets its sequences. draw() takes all its randomness from
+// `rng`; train() calls it once per sequence, in batch order, so a run is
+// reproducible from the seed and resumes from the generator's state.
+class ExampleSource {
+  public:
+    virtual ~ExampleSource() = default;
+    virtual TrainExample draw(Rng& rng, long step) const = 0;
+    virtual int vocab_size() const = 0;  // ids the task uses: [0, vocab_size)
+};
+
+// PassKey (src/app/tasks.h) under the filler options of cfg: filler length
+// uniform in [filler_min, the curriculum's maximum at `step`], --answer-cut.
+class PasskeySource : public ExampleSource {
+  public:
+    PasskeySource(const TrainConfig& cfg, const Vocab& vocab, int B) : cfg_(cfg), vocab_(vocab), B_(B) {}
+    TrainExample draw(Rng& rng, long step) const override;
+    int vocab_size() const override { return vocab_.size(); }
+
+  private:
+    const TrainConfig& cfg_;
+    const Vocab& vocab_;
+    int B_;
+};
+
 // The toy TransformerFAM the demo, the walkthroughs and `fam train`'s defaults use
 // for PassKey: D = 64, H = 4, N = 2, Dff = 256, B = 16, F = 8 and no memory
 // segment (M = 0), so that everything older than the current block must come
@@ -83,8 +124,12 @@ FamConfig passkey_model_config(int V);
 // thread count. The first exception thrown by any item is rethrown.
 void parallel_for(int n, int threads, const std::function<void(int)>& fn);
 
-// Trains w in place from `state` (fresh or loaded) until cfg.steps. `on_step` is
-// called after every step (progress printing, periodic checkpoints).
+// Trains w in place from `state` (fresh or loaded) until cfg.steps on the
+// sequences `source` draws. `on_step` is called after every step (progress
+// printing, periodic checkpoints).
+void train(ModelWeights& w, TrainState& state, const TrainConfig& cfg, const ExampleSource& source,
+           const std::function<void(const StepStats&, const TrainState&)>& on_step);
+// The same on PassKey: train(w, state, cfg, PasskeySource(cfg, vocab, w.cfg.B), on_step).
 void train(ModelWeights& w, TrainState& state, const TrainConfig& cfg, const Vocab& vocab,
            const std::function<void(const StepStats&, const TrainState&)>& on_step);
 
@@ -93,9 +138,17 @@ void train(ModelWeights& w, TrainState& state, const TrainConfig& cfg, const Voc
 // safetensors file, written atomically.
 void save_train_checkpoint(const std::string& path, const ModelWeights& w, const TrainState& s,
                            const TrainConfig& cfg, const Vocab& vocab);
+// The same for any task: `task_metadata` holds its task.* keys (e.g. the text
+// task's task.tokenizer), written beside "task" = cfg.task.
+void save_train_checkpoint(const std::string& path, const ModelWeights& w, const TrainState& s,
+                           const TrainConfig& cfg, const std::map<std::string, std::string>& task_metadata);
 // Loads what save_train_checkpoint wrote. A model-only file gives a fresh TrainState.
+// vocab: the PassKey vocabulary (an error if the file has none); null for other tasks.
 void load_train_checkpoint(const std::string& path, ModelWeights& w, TrainState& s, Vocab* vocab,
                            std::map<std::string, std::string>* metadata = nullptr);
+
+// The TrainConfig a checkpoint's train.config metadata holds.
+TrainConfig train_config_from_json_text(const std::string& json);
 
 // PassKey accuracy at one filler length: exact match (every answer digit right)
 // and, per answer digit, how often that digit alone is right. Both are counts
