@@ -8,12 +8,14 @@
 // step. The forward measurement is model_forward + model_loss, split the same way.
 // Every position has a target (the next random token). Four shapes: the PassKey
 // toy model of `fam train` (FAM) and its BSWA twin, and a D = 512, 6-layer model
-// with FAM and with BSWA.
+// with FAM and with BSWA; training and forward of each cover the six rows of issue
+// 12's table. bench/peer/train_peer.py is the same in PyTorch (make bench-peer).
 //
 //   build/bench/train_bench                 the table of docs/performance.md (under a minute on 2 cores)
 //   build/bench/train_bench --quick         half a second per measurement, no warmup (~30 s; rougher numbers)
 //   build/bench/train_bench --threads 4     sequences in parallel (and sgemm peak threads); default 2
 //   build/bench/train_bench --json          one JSON object per configuration per line
+//   build/bench/train_bench --only "FAM D64"  only the configurations whose name contains the text
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -192,20 +194,23 @@ static double sgemm_peak(int threads, double budget) {
 
 static void usage(FILE* out) {
     std::fprintf(out,
-                 "usage: train_bench [--quick] [--threads N] [--json] [--help]\n"
+                 "usage: train_bench [--quick] [--threads N] [--json] [--only TEXT] [--help]\n"
                  "  training-step and forward throughput (random tokens, loss on every position) of\n"
                  "  four model shapes, the batch split over N threads as `fam train` does (default 2),\n"
                  "  against the sgemm peak (n = 1024, N OpenBLAS threads) measured in the same run.\n"
                  "  --quick: half a second per measurement instead of ~3 s; --json: one JSON object\n"
-                 "  per configuration per line instead of the table.\n");
+                 "  per configuration per line instead of the table; --only TEXT: the configurations\n"
+                 "  whose name contains TEXT (e.g. \"FAM D64\").\n");
 }
 
 int main(int argc, char** argv) {
     bool quick = false, json = false;
     int threads = 2;
+    std::string only;
     for (int i = 1; i < argc; i++) {
         if (!std::strcmp(argv[i], "--quick")) quick = true;
         else if (!std::strcmp(argv[i], "--json")) json = true;
+        else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
             threads = std::atoi(argv[++i]);
             if (threads < 1) {
@@ -250,6 +255,7 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
     }
     for (const BenchConfig& bc : configs) {
+        if (!only.empty() && bc.name.find(only) == std::string::npos) continue;
         Bench b(bc, threads);
         const double tokens = (double)bc.T * bc.batch;
         const double fwd_rate = rate([&]() { b.forward(); }, warmup, budget);
@@ -271,7 +277,9 @@ int main(int argc, char** argv) {
                                         {"threads", threads},
                                         {"quick", quick},
                                         {"cpu", cpu},
-                                        {"blas_core", core}};
+                                        {"blas_core", core},
+                                        {"blas_core_source", blas_kernel_source()},
+                                        {"blas_core_auto", blas_kernel_auto()}};
             std::printf("%s\n", j.dump().c_str());
         } else {
             std::printf("%-46s %12.0f %12.0f %10.3f %9.1f %7.1f%%\n", bc.name.c_str(), train_rate * tokens,
