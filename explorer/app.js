@@ -342,7 +342,7 @@ function drawTimeline(r, layer, head, q, step) {
   const n = r.timeline.n, tm = r.timeline.mask, att = attention(layer, head);
   let max = 1e-9;
   for (let i = 0; i < att.length; i++) if (att[i] > max) max = att[i];
-  const cell = Math.max(1, Math.min(6, Math.floor(900 / n)));
+  const cell = Math.max(1, Math.min(6, Math.floor(640 / n)));
   const cv = $('cv-timeline'), ctx = cv.getContext('2d');
   cv.width = n * cell + 2;
   cv.height = n * cell + 2;
