@@ -1179,8 +1179,10 @@ std::vector<std::string> viz_write_all(const std::string& dir, const VizRun& r, 
                                     ": use a shorter sequence");
 
     // the inputs
-    std::vector<float> tok(r.tokens.begin(), r.tokens.end());
-    npy("tokens.npy", tok, {r.T}, "token ids (float32)");
+    std::vector<int32_t> tok(r.tokens.begin(), r.tokens.end());
+    npy_save_i32(dir + "/tokens.npy", tok.data(), {r.T});  // ids stay integers (int32), not float32
+    files.push_back("tokens.npy");
+    npys.push_back({"tokens.npy", shape_str({r.T}) + " int32 token ids"});
     npy("logits.npy", r.logits, {r.T, r.cfg.V}, "next-token logits");
 
     // paper Fig. 4 analog: attention over time, per layer, mean of heads and per head
