@@ -3,7 +3,9 @@
 # Variants: `make` builds optimized binaries under build/; `make debug ...` and
 # `make asan ...` build under build-debug/ and build-asan/ and make the other
 # goals on the same command line use them (e.g. `make asan test`).
-# CXX, CXXFLAGS, LDFLAGS and BLAS_LIBS may be overridden on the command line.
+# CXX, CPPFLAGS, CXXFLAGS, LDFLAGS and BLAS_LIBS may be overridden on the command
+# line; a change of any of them rebuilds what it affects ($(BUILD)/.build-flags).
+# `make install PREFIX=DIR` copies build/fam to DIR/bin (default /usr/local).
 
 CXX       ?= g++
 BLAS_LIBS ?= -lopenblas
@@ -23,9 +25,23 @@ else
   BUILD    := build
   CXXFLAGS ?= -O2 -g -DNDEBUG
 endif
-# Always on, whatever CXXFLAGS says: the language level, warnings, include paths.
-ALL_CXXFLAGS := -std=c++17 -pthread -Wall -Wextra -MMD -MP -Isrc -I/usr/include/stb $(CXXFLAGS)
+# Always on, whatever CXXFLAGS says: the language level, warnings, include paths;
+# then the caller's CPPFLAGS (e.g. -I/opt/openblas/include) and CXXFLAGS.
+ALL_CXXFLAGS := -std=c++17 -pthread -Wall -Wextra -MMD -MP -Isrc -I/usr/include/stb $(CPPFLAGS) $(CXXFLAGS)
 LDLIBS    := $(BLAS_LIBS) -lm -pthread
+PREFIX    ?= /usr/local
+
+# The flags a build was made with, in a file every object depends on: rewritten
+# (and so everything rebuilt) only when CXX / CPPFLAGS / CXXFLAGS / LDFLAGS /
+# BLAS_LIBS differ from the last build in this directory.
+FLAGS_FILE := $(BUILD)/.build-flags
+FLAGS_TEXT := $(CXX) $(ALL_CXXFLAGS) | $(LDFLAGS) $(LDLIBS)
+ifeq ($(filter clean help,$(MAKECMDGOALS)),)
+  ifneq ($(file <$(FLAGS_FILE)),$(FLAGS_TEXT))
+    $(shell mkdir -p $(BUILD))
+    $(file >$(FLAGS_FILE),$(FLAGS_TEXT))
+  endif
+endif
 
 SHELL := /bin/bash
 MAKEFLAGS += --no-print-directory
@@ -45,7 +61,7 @@ TOOL_SRC  := $(wildcard tools/*.cpp)
 TOOL_BIN  := $(TOOL_SRC:tools/%.cpp=$(BUILD)/tools/%)
 DEPS_OK   := $(BUILD)/.deps-ok
 
-.PHONY: reproduce-passkey all demo test debug asan bench walkthroughs masks-docs slides deps fixtures clean help gdb-check exercise exercises
+.PHONY: reproduce-passkey all demo test debug asan bench walkthroughs masks-docs slides deps fixtures clean help gdb-check exercise exercises install
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/fam $(BUILD)/tests $(WALK_BIN) $(BENCH_BIN) $(TOOL_BIN) ## build everything (default): build/fam, build/tests, walkthroughs, benchmarks, tools
@@ -108,7 +124,12 @@ slides: $(BUILD)/fam ## slide-ready 16:9 figures (SVG + PNG) into build/slides/ 
 reproduce-passkey: $(BUILD)/fam $(BUILD)/tools/passkey_report ## train FAM and BSWA M0/M1/M2/M1_SG on PassKey, evaluate, write docs/results/passkey.* (< 60 min, 2 cores)
 	@bash tools/reproduce_passkey.sh
 
-deps: $(DEPS_OK) ## install missing Debian packages (as root) or print the command
+deps: $(DEPS_OK) ## check the build's dependencies by compiling against them; install what is missing (apt-get, as root) or print the command
+
+install: $(BUILD)/fam ## install build/fam as $(PREFIX)/bin/fam (make install PREFIX=$$HOME/.local; DESTDIR for packaging)
+	install -d "$(DESTDIR)$(PREFIX)/bin"
+	install -m 755 $(BUILD)/fam "$(DESTDIR)$(PREFIX)/bin/fam"
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/fam"
 
 fixtures: ## regenerate tests/reference fixtures with PyTorch (installs python3-torch)
 	@bash tools/install-deps.sh python3-torch python3-numpy
@@ -126,35 +147,37 @@ include $(sort $(wildcard mk/*.mk))
 
 # ---- rules --------------------------------------------------------------------
 
-$(DEPS_OK): Makefile tools/install-deps.sh
+# The dependency check compiles against the headers and libraries (no dpkg needed).
+$(DEPS_OK): Makefile tools/install-deps.sh $(FLAGS_FILE)
 	@mkdir -p $(BUILD)
-	@bash tools/install-deps.sh $(DEB_PACKAGES)
-	@echo "deps: BLAS = $$(ls /usr/lib/*/libopenblas.so* 2>/dev/null | head -n 1) (OpenBLAS $$(dpkg-query -W -f='$${Version}' libopenblas-dev 2>/dev/null)), link: $(BLAS_LIBS); build: $(VARIANT) -> $(BUILD)/"
+	@CXX="$(CXX)" CPPFLAGS="$(CPPFLAGS)" BLAS_LIBS="$(BLAS_LIBS)" bash tools/install-deps.sh $(DEB_PACKAGES)
+	@echo "deps: BLAS = $$(ls /usr/lib/*/libopenblas.so* 2>/dev/null | head -n 1)$$(command -v dpkg-query >/dev/null && dpkg-query -W -f=' (OpenBLAS $${Version})' libopenblas-dev 2>/dev/null), link: $(BLAS_LIBS); build: $(VARIANT) -> $(BUILD)/"
 	@touch $@
 
-$(BUILD)/obj/%.o: src/%.cpp | $(DEPS_OK)
+$(BUILD)/obj/%.o: src/%.cpp $(FLAGS_FILE) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_CXXFLAGS) -c $< -o $@
 
-$(BUILD)/obj/tests/%.o: tests/%.cpp | $(DEPS_OK)
+$(BUILD)/obj/tests/%.o: tests/%.cpp $(FLAGS_FILE) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_CXXFLAGS) -c $< -o $@
 
-$(BUILD)/fam: $(OBJ) $(BUILD)/obj/app/main.o
-	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+$(BUILD)/fam: $(OBJ) $(BUILD)/obj/app/main.o $(FLAGS_FILE)
+	$(CXX) $(LDFLAGS) $(filter %.o,$^) -o $@ $(LDLIBS)
 
-$(BUILD)/tests: $(OBJ) $(TEST_OBJ)
-	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+# tests/test_hostile.cpp runs the fam next to the test binary
+$(BUILD)/tests: $(OBJ) $(TEST_OBJ) $(FLAGS_FILE) | $(BUILD)/fam
+	$(CXX) $(LDFLAGS) $(filter %.o,$^) -o $@ $(LDLIBS)
 
-$(BUILD)/walkthroughs/%: walkthroughs/%.cpp $(OBJ) | $(DEPS_OK)
+$(BUILD)/walkthroughs/%: walkthroughs/%.cpp $(OBJ) $(FLAGS_FILE) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_CXXFLAGS) $< $(OBJ) -o $@ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/tools/%: tools/%.cpp $(OBJ) | $(DEPS_OK)
+$(BUILD)/tools/%: tools/%.cpp $(OBJ) $(FLAGS_FILE) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_CXXFLAGS) $< $(OBJ) -o $@ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/bench/%: bench/%.cpp $(OBJ) | $(DEPS_OK)
+$(BUILD)/bench/%: bench/%.cpp $(OBJ) $(FLAGS_FILE) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CXX) $(ALL_CXXFLAGS) $< $(OBJ) -o $@ $(LDFLAGS) $(LDLIBS)
 

@@ -54,7 +54,7 @@ size_t count_params(const FamConfig& cfg) {
 }
 
 ModelWeights::ModelWeights(const FamConfig& c) {
-    c.validate();
+    check_weights_resources(c);  // validates c, then the bytes against the memory limit
     cfg = c;
     buffer.assign(count_params(c), 0.0f);
     layout(*this);
@@ -87,4 +87,13 @@ void init_weights(ModelWeights& w, uint64_t seed) {
         for (size_t i = 0; i < p.size; i++)
             p.data[i] = is_gain ? 1.0f : is_bias ? 0.0f : s * rng.normal();
     }
+}
+
+void check_finite(const ModelWeights& w, const std::string& source) {
+    for (const Param& p : w.params)
+        for (size_t i = 0; i < p.size; i++)
+            if (!std::isfinite(p.data[i]))
+                throw std::invalid_argument(source + ": tensor '" + p.name + "' has a non-finite value (" +
+                                            (std::isnan(p.data[i]) ? "nan" : p.data[i] > 0 ? "inf" : "-inf") +
+                                            ") at index " + std::to_string(i) + "; weights must be finite");
 }

@@ -46,7 +46,9 @@ struct ModelWeights {
     std::vector<Param> params;        // in checkpoint order
 
     ModelWeights() = default;
-    explicit ModelWeights(const FamConfig& cfg);  // all zeros (use for gradients)
+    // All zeros (use for gradients). Validates cfg and checks the weights' bytes
+    // against memory_limit() (config.h) before allocating.
+    explicit ModelWeights(const FamConfig& cfg);
     // The pointers point into `buffer`: copying would alias the old buffer.
     ModelWeights(const ModelWeights&) = delete;
     ModelWeights& operator=(const ModelWeights&) = delete;
@@ -62,6 +64,10 @@ struct ModelWeights {
 // fam_prompt N(0, 1) (both are layer-normed before use), LayerNorm gains 1 and
 // biases 0.
 void init_weights(ModelWeights& w, uint64_t seed);
+
+// Throws std::invalid_argument "SOURCE: tensor 'name' has a non-finite value (nan)
+// at index i" for the first NaN or infinity: such weights only ever give NaN logits.
+void check_finite(const ModelWeights& w, const std::string& source);
 
 // Number of parameters of a config (for printouts).
 size_t count_params(const FamConfig& cfg);

@@ -337,6 +337,22 @@ TEST_CASE("safetensors: every malformed file is refused with the file name and t
                                 t2),
                       "tensors 'a' [0, 8] and 'b' [0, 8] overlap");
     }
+    SUBCASE("names given twice, bytes after the last tensor") {
+        // JSON allows a repeated key and the library keeps the last: ambiguous, refused
+        check_refused("tensor twice",
+                      make_file(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                                R"("x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                                t2),
+                      "header names 'x' twice (duplicate key)");
+        check_refused("metadata key twice", make_file(R"({"__metadata__":{"k":"a","k":"b"}})", ""),
+                      "header names 'k' twice");
+        check_refused("entry key twice", one(R"({"dtype":"F32","dtype":"F32","shape":[2],"data_offsets":[0,8]})"),
+                      "header names 'dtype' twice");
+        // a file longer than its header says (concatenated or damaged)
+        check_refused("trailing bytes", make_file(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", t2),
+                      "4 bytes after the last tensor's data");
+        check_refused("bytes but no tensor", make_file("{}", "junk"), "4 bytes after the last tensor's data");
+    }
     SUBCASE("__metadata__") {
         check_refused("metadata a string", make_file(R"({"__metadata__":"x"})", ""), "__metadata__ is not an object");
         check_refused("metadata a list", make_file(R"({"__metadata__":[]})", ""), "__metadata__ is not an object");
@@ -423,7 +439,11 @@ TEST_CASE("safetensors: get / meta report missing names and wrong shapes clearly
 TEST_CASE("safetensors: load refuses a missing file or a directory, naming it") {
     TempDir dir("fam_safetensors");
     std::string missing = dir.path + "/nope.safetensors";
-    CHECK_THROWS_WITH_AS(safetensors_load(missing), (missing + ": cannot open for reading").c_str(),
+    CHECK_THROWS_WITH_AS(safetensors_load(missing),
+                         (missing + ": cannot open for reading (No such file or directory)").c_str(),
+                         std::runtime_error);
+    // a device is not read at all (it would never end), a FIFO not waited on
+    CHECK_THROWS_WITH_AS(safetensors_load("/dev/zero"), doctest::Contains("/dev/zero: is not a regular file"),
                          std::runtime_error);
     CHECK_THROWS_WITH_AS(safetensors_load(dir.path), (dir.path + ": is a directory, not a file").c_str(),
                          std::runtime_error);

@@ -1,10 +1,15 @@
 // args.cpp: see args.h.
 #include "app/args.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
+
+// Values echoed in messages come from the user: keep a hostile megabyte argument
+// from becoming a megabyte error line.
+static std::string clip(const std::string& s) { return s.size() <= 48 ? s : s.substr(0, 48) + "..."; }
 
 ArgParser::ArgParser(std::string command, std::string summary)
     : command_(std::move(command)), summary_(std::move(summary)) {}
@@ -32,6 +37,17 @@ ArgParser& ArgParser::flag(const std::string& name, const std::string& help) {
     return *this;
 }
 
+ArgParser& ArgParser::example(const std::string& command_line, const std::string& what) {
+    examples_.emplace_back(command_line, what);
+    return *this;
+}
+
+static std::string& common_options_help() {
+    static std::string text;
+    return text;
+}
+void set_common_options_help(const std::string& text) { common_options_help() = text; }
+
 const ArgParser::Opt* ArgParser::find(const std::string& name) const {
     for (const Opt& o : opts_)
         if (o.name == name) return &o;
@@ -56,6 +72,14 @@ std::string ArgParser::help() const {
         os << "\n";
     }
     os << "  --help                  show this help and exit\n";
+    os << common_options_help();
+    if (!examples_.empty()) {
+        os << "\nexamples:\n";
+        for (const auto& e : examples_) {
+            os << "  " << e.first << "\n";
+            if (!e.second.empty()) os << "      " << e.second << "\n";
+        }
+    }
     return os.str();
 }
 
@@ -77,7 +101,7 @@ bool ArgParser::parse(int argc, char** argv) {
             inline_value = true;
         }
         const Opt* o = find(name);
-        if (!o) throw UsageError(command_ + ": unknown option --" + name + " (see --help)");
+        if (!o) throw UsageError(command_ + ": unknown option --" + clip(name) + " (see --help)");
         if (o->is_flag) {
             if (inline_value) throw UsageError(command_ + ": --" + name + " takes no value");
             values_[name] = "1";
@@ -112,10 +136,10 @@ long long ArgParser::integer(const std::string& name, long long lo, long long hi
     char* end = nullptr;
     long long v = std::strtoll(s.c_str(), &end, 10);
     if (s.empty() || *end != '\0' || errno == ERANGE)
-        throw UsageError(command_ + ": --" + name + " expects an integer, got '" + s + "'");
+        throw UsageError(command_ + ": --" + name + " expects an integer, got '" + clip(s) + "'");
     if (v < lo || v > hi)
         throw UsageError(command_ + ": --" + name + " must be in [" + std::to_string(lo) + ", " +
-                         std::to_string(hi) + "], got " + s);
+                         std::to_string(hi) + "], got " + clip(s));
     return v;
 }
 
@@ -125,10 +149,10 @@ double ArgParser::number(const std::string& name, double lo, double hi) const {
     char* end = nullptr;
     double v = std::strtod(s.c_str(), &end);
     if (s.empty() || *end != '\0' || errno == ERANGE || v != v)
-        throw UsageError(command_ + ": --" + name + " expects a number, got '" + s + "'");
+        throw UsageError(command_ + ": --" + name + " expects a number, got '" + clip(s) + "'");
     if (v < lo || v > hi) {
         std::ostringstream os;
-        os << command_ << ": --" << name << " must be in [" << lo << ", " << hi << "], got " << s;
+        os << command_ << ": --" << name << " must be in [" << lo << ", " << hi << "], got " << clip(s);
         throw UsageError(os.str());
     }
     return v;
@@ -142,14 +166,14 @@ std::vector<long long> parse_int_list(const std::string& text, const std::string
         size_t a = item.find_first_not_of(" \t\n"), b = item.find_last_not_of(" \t\n");
         if (a == std::string::npos) {
             if (ss.eof()) break;  // trailing comma
-            throw UsageError(what + ": empty item in list '" + text + "'");
+            throw UsageError(what + ": empty item in list '" + clip(text) + "'");
         }
         item = item.substr(a, b - a + 1);
         errno = 0;
         char* end = nullptr;
         long long v = std::strtoll(item.c_str(), &end, 10);
         if (*end != '\0' || errno == ERANGE)
-            throw UsageError(what + ": '" + item + "' is not an integer");
+            throw UsageError(what + ": '" + clip(item) + "' is not an integer");
         out.push_back(v);
     }
     if (out.empty()) throw UsageError(what + ": the list is empty");
@@ -160,6 +184,51 @@ std::vector<long long> ArgParser::int_list(const std::string& name) const {
     return parse_int_list(str(name), command_ + ": --" + name);
 }
 
+std::vector<long long> ArgParser::int_list(const std::string& name, long long lo, long long hi) const {
+    std::vector<long long> v = int_list(name);
+    for (size_t i = 0; i < v.size(); i++)
+        if (v[i] < lo || v[i] > hi)
+            throw UsageError(command_ + ": --" + name + ": item " + std::to_string(i) + " is " + std::to_string(v[i]) +
+                             ", expected a value in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    return v;
+}
+
+bool parse_byte_count(const std::string& text, uint64_t* out) {
+    size_t i = 0;
+    uint64_t v = 0;
+    if (text.empty() || text[0] < '0' || text[0] > '9') return false;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; i++) {
+        const uint64_t d = (uint64_t)(text[i] - '0');
+        if (v > (~0ull - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    std::string unit = text.substr(i);
+    for (char& c : unit) c = (char)std::toupper((unsigned char)c);
+    int shift = 0;
+    if (!unit.empty() && std::string("KMGT").find(unit[0]) != std::string::npos) {
+        shift = 10 * (1 + (int)std::string("KMGT").find(unit[0]));
+        unit = unit.substr(1);
+        if (unit == "IB" || unit == "B") unit.clear();
+    } else if (unit == "B") {
+        unit.clear();
+    }
+    if (!unit.empty()) return false;
+    if (shift && v > (~0ull >> shift)) return false;
+    *out = v << shift;
+    return true;
+}
+
+uint64_t ArgParser::bytes(const std::string& name, uint64_t lo, uint64_t hi) const {
+    const std::string s = str(name);
+    uint64_t v = 0;
+    if (!parse_byte_count(s, &v))
+        throw UsageError(command_ + ": --" + name + " expects a byte count such as 4G, 512M or 1000000, got '" + s + "'");
+    if (v < lo || v > hi)
+        throw UsageError(command_ + ": --" + name + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                         "] bytes, got " + s);
+    return v;
+}
+
 std::string ArgParser::choice(const std::string& name, const std::vector<std::string>& choices) const {
     std::string v = str(name);
     std::string all;
@@ -167,7 +236,7 @@ std::string ArgParser::choice(const std::string& name, const std::vector<std::st
         if (c == v) return v;
         all += (all.empty() ? "" : "|") + c;
     }
-    throw UsageError(command_ + ": --" + name + " must be one of " + all + ", got '" + v + "'");
+    throw UsageError(command_ + ": --" + name + " must be one of " + all + ", got '" + clip(v) + "'");
 }
 
 int run_program(const char* name, int argc, char** argv, int (*run)(int argc, char** argv)) {

@@ -2,6 +2,7 @@
 #include "app/checkpoint.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -29,19 +30,21 @@ static std::runtime_error bad(const SafeTensors& st, const std::string& what) {
     return std::runtime_error((st.source.empty() ? "<memory>" : st.source) + ": " + what);
 }
 
+static std::string clip(const std::string& s) { return s.size() <= 40 ? s : s.substr(0, 40) + "..."; }
+
 static int meta_int(const SafeTensors& st, const std::string& key) {
     const std::string& s = st.meta(key);
     errno = 0;
     char* end = nullptr;
     long v = std::strtol(s.c_str(), &end, 10);
     if (s.empty() || *end != '\0' || errno == ERANGE || v < -1000000000L || v > 1000000000L)
-        throw bad(st, "metadata '" + key + "' must be an integer, got '" + s + "'");
+        throw bad(st, "metadata '" + key + "' must be an integer in [-1e9, 1e9], got '" + clip(s) + "'");
     return (int)v;
 }
 
 FamConfig config_from_metadata(const SafeTensors& st) {
     if (st.meta("format") != "famlm-v1")
-        throw bad(st, "metadata 'format' is '" + st.meta("format") + "', expected 'famlm-v1'");
+        throw bad(st, "metadata 'format' is '" + clip(st.meta("format")) + "', expected 'famlm-v1'");
     FamConfig c;
     c.V = meta_int(st, "vocab_size");
     c.D = meta_int(st, "d_model");
@@ -59,12 +62,14 @@ FamConfig config_from_metadata(const SafeTensors& st) {
     const std::string& rb = st.meta("rope_base");
     char* end = nullptr;
     c.rope_base = std::strtof(rb.c_str(), &end);
-    if (rb.empty() || *end != '\0') throw bad(st, "metadata 'rope_base' must be a number, got '" + rb + "'");
+    if (rb.empty() || *end != '\0' || !(c.rope_base > 0.0f) || !std::isfinite(c.rope_base))
+        throw bad(st, "metadata 'rope_base' must be a positive finite number, got '" + clip(rb) + "'");
     if (c.attention == AttentionKind::Full) c.F = 0;  // B, M, F are ignored by full attention
     try {
-        c.validate();
+        c.validate();                 // each field in range, every int size the model computes fits
+        check_weights_resources(c);   // before the weights are allocated
     } catch (const std::invalid_argument& e) {
-        throw bad(st, e.what());
+        throw bad(st, std::string("metadata ") + e.what());  // "metadata config: D = ..."
     }
     return c;
 }
@@ -87,6 +92,11 @@ ModelWeights model_from_safetensors(const SafeTensors& st) {
     for (const Param& p : w.params) {
         const Tensor& t = st.get(p.name, p.shape);  // throws if missing or misshapen
         std::memcpy(p.data, t.data, sizeof(float) * p.size);
+    }
+    try {
+        check_finite(w, st.source.empty() ? "<memory>" : st.source);
+    } catch (const std::invalid_argument& e) {
+        throw std::runtime_error(e.what());  // a bad file: a runtime error, not a usage error
     }
     return w;
 }

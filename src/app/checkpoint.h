@@ -12,18 +12,21 @@
 // The config as __metadata__ strings: format, vocab_size, d_model, n_heads,
 // n_layers, d_ff, attention, block_size, mem_segments, fam_len, rope_base.
 std::map<std::string, std::string> config_to_metadata(const FamConfig& cfg);
-// Parses and validates the config; a missing key or a malformed number is an
-// error naming the file and the key.
+// Parses and validates the config (FamConfig::validate, then the weights' bytes
+// against the memory limit, before anything is allocated); a missing key, a
+// malformed number or an impossible value is a std::runtime_error naming the file
+// and the key.
 FamConfig config_from_metadata(const SafeTensors& st);
 
 // Every parameter of w as F32 tensors, plus the config metadata and `extra` metadata.
 SafeTensors model_to_safetensors(const ModelWeights& w,
                                  const std::map<std::string, std::string>& extra = {});
-// The parameters named in the spec, each checked for presence and shape. Other
-// tensors (optimizer state "optim.*", "train.*") are ignored.
+// The parameters named in the spec, each checked for presence, shape and finite
+// values (a NaN or infinity is refused naming the tensor). Other tensors
+// (optimizer state "optim.*", "train.*") are ignored.
 ModelWeights model_from_safetensors(const SafeTensors& st);
 
-// Atomic save (temp file + rename) and load with validation.
+// Atomic save (app/safe_file.h) and load with validation.
 void save_model(const std::string& path, const ModelWeights& w,
                 const std::map<std::string, std::string>& extra = {});
 ModelWeights load_model(const std::string& path);

@@ -15,6 +15,7 @@
 #include "app/cli.h"
 #include "app/npy.h"
 #include "app/render.h"
+#include "app/safe_file.h"
 
 // Which flags mean something for each --kind (the rest are refused, so that a
 // misspelt combination never silently draws a different picture).
@@ -56,7 +57,10 @@ int cmd_mask(int argc, char** argv) {
         .option("depth", "N", "bswa: compose the mask over N layers (receptive field, Fig. 1d)", "1")
         .option("format", "FMT", "ascii | svg | png | npy", "ascii")
         .option("out", "FILE", "write to FILE (required for png and npy)")
-        .option("cell", "PX", "svg, png: pixels per cell (0 = automatic)", "0");
+        .option("cell", "PX", "svg, png: pixels per cell (0 = automatic)", "0")
+        .example("fam mask --kind bswa --len 12 --block 2 --mem 1", "paper Fig. 1b as ASCII")
+        .example("fam mask --kind fam --block 4 --mem 1 --fam 2 --format svg --out fam_block.svg",
+                 "paper Fig. 2b as an SVG picture");
     if (!args.parse(argc, argv)) return 0;
 
     const std::string kind = args.choice("kind", {"causal", "swa", "bswa", "fam"});
@@ -75,6 +79,7 @@ int cmd_mask(int argc, char** argv) {
         throw UsageError("fam mask: --kind " + kind + (kind == "fam" ? " --view timeline" : "") + " needs --len T");
     if ((format == "png" || format == "npy") && !args.given("out"))
         throw UsageError("fam mask: --format " + format + " needs --out FILE");
+    if (args.given("out")) check_writable(args.str("out"), "--out");
 
     const int T = block_view ? 0 : (int)args.integer("len", 1, 8192);
     const int w = (int)args.integer("window", 1, 8192);
@@ -115,7 +120,7 @@ int cmd_mask(int argc, char** argv) {
             std::fputs(text.c_str(), stdout);
             return 0;
         }
-        write_file_atomic(out, text);
+        safe_write_file(out, text);
     }
     std::printf("wrote %s (%s, %s: [%d, %d])\n", out.c_str(), format.c_str(), mk.title.c_str(), mk.rows, mk.cols);
     return 0;
@@ -132,7 +137,9 @@ int cmd_receptive_field(int argc, char** argv) {
         .option("depth", "N", "number of layers", "", true)
         .option("len", "T", "sequence length (the last token is t = T-1)", "", true)
         .option("fam", "F", "FAM length used for the FAM line (any F >= 1 gives the same reach)", "1")
-        .flag("json", "print one line {\"earliest\": E, \"size\": S} for BSWA and nothing else");
+        .flag("json", "print one line {\"earliest\": E, \"size\": S} for BSWA and nothing else")
+        .example("fam receptive-field --block 4 --mem 1 --depth 3 --len 64",
+                 "BSWA reaches back 3 blocks; FAM reaches position 0");
     if (!args.parse(argc, argv)) return 0;
     const int B = (int)args.integer("block", 1, 4096);
     const int M = (int)args.integer("mem", 0, 4096);

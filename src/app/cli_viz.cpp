@@ -9,6 +9,7 @@
 #include "app/args.h"
 #include "app/checkpoint.h"
 #include "app/cli.h"
+#include "app/safe_file.h"
 #include "app/safetensors.h"
 #include "app/tasks.h"
 #include "app/viz.h"
@@ -62,8 +63,13 @@ int cmd_viz(int argc, char** argv) {
         .option("blocks", "LIST", "blocks for the Fig. 11 maps (default: first and last; PassKey: the key's blocks and the last)")
         .option("highlight", "POS", "token positions to mark (default for PassKey: the key digits)")
         .option("svg-max", "N", "write timeline SVGs only up to N timeline rows", "400")
-        .option("out", "DIR", "output directory (created if missing)", "", true);
+        .option("out", "DIR", "output directory (created if missing)", "", true)
+        .flag("quiet", "print nothing on success")
+        .example("fam viz --model models/passkey_fam.safetensors --task passkey --filler 60 --out viz",
+                 "what the shipped model's FAM wrote on a PassKey example; open viz/index.html")
+        .example("fam viz --model fam.safetensors --compare bswa.safetensors --tokens 3,1,4,1,5,9,2,6 --out cmp");
     if (!a.parse(argc, argv)) return 0;
+    if (a.str("out").empty()) throw UsageError("fam viz: --out is empty; expected a directory name");
     if (a.given("tokens") == a.given("task"))
         throw UsageError("fam viz: give exactly one of --tokens IDS and --task passkey");
 
@@ -93,6 +99,7 @@ int cmd_viz(int argc, char** argv) {
         tokens = parse_ids(a, "tokens", cfg.V, false);
     }
     const int T = (int)tokens.size();
+    check_forward_resources(cfg, T, 2);  // the run and its recorded pictures
     if (a.given("highlight")) opt.highlight = positions_arg(a, "highlight", T);
     std::vector<std::string> words;
     if (m.has_vocab)
@@ -100,7 +107,7 @@ int cmd_viz(int argc, char** argv) {
 
     VizRun run = viz_run(m.w, tokens, words, attention_name(cfg.attention));
     if (a.given("blocks")) {
-        for (long long b : a.int_list("blocks")) opt.blocks.push_back((int)b);
+        for (long long b : a.int_list("blocks", 0, run.nblocks - 1)) opt.blocks.push_back((int)b);
     } else if (passkey) {
         opt.blocks = {ex.key_pos / run.B, (ex.key_pos + 2 * (int)ex.key.size() + 3) / run.B, run.nblocks - 1};
     }
@@ -113,6 +120,7 @@ int cmd_viz(int argc, char** argv) {
     VizRun run2;
     if (a.given("compare")) {
         m2.reset(new LoadedModel(load(a.str("compare"))));
+        check_forward_resources(m2->w.cfg, T, 2);
         if (m2->w.cfg.V != cfg.V)
             throw std::invalid_argument(a.str("compare") + ": vocabulary size " + std::to_string(m2->w.cfg.V) +
                                         " differs from --model's " + std::to_string(cfg.V));
@@ -164,6 +172,7 @@ int cmd_viz(int argc, char** argv) {
     opt.notes = notes;
     opt.title = "fam viz: " + run.name + (passkey ? " on a PassKey example (filler " + std::to_string(ex.filler_len) + ")" : "");
     std::vector<std::string> files = viz_write_all(a.str("out"), run, m2 ? &run2 : nullptr, opt);
+    if (a.flag_set("quiet")) return 0;
     std::printf("%s\nwrote %zu files to %s/: open %s/index.html (overview), %s/animation.html (slider)%s\n",
                 notes.c_str(), files.size(), a.str("out").c_str(), a.str("out").c_str(), a.str("out").c_str(),
                 m2 ? (", " + a.str("out") + "/compare.html").c_str() : "");

@@ -4,6 +4,7 @@
 // The one PNG encoder of the project is stb_image_write (Debian libstb-dev); its
 // implementation is compiled here and nowhere else.
 #include "app/render.h"
+#include "app/safe_file.h"
 
 #include <algorithm>
 #include <cmath>
@@ -779,7 +780,7 @@ std::string mask_png_bytes(const Mask& mk, int cell_px) {
 }
 
 void mask_png(const std::string& path, const Mask& mk, int cell_px) {
-    write_file_atomic(path, mask_png_bytes(mk, cell_px));
+    safe_write_file(path, mask_png_bytes(mk, cell_px));
 }
 
 void mask_npy(const std::string& path, const Mask& mk) {
@@ -992,7 +993,7 @@ std::string heatmap_figure_png_bytes(const HeatFigure& f) {
 }
 
 void heatmap_figure_png(const std::string& path, const HeatFigure& f) {
-    write_file_atomic(path, heatmap_figure_png_bytes(f));
+    safe_write_file(path, heatmap_figure_png_bytes(f));
 }
 
 // ---- heatmaps: SVG --------------------------------------------------------------------------------
@@ -1207,7 +1208,7 @@ static HeatFigure quick_figure(const float* values, int rows, int cols, int cell
 void heatmap_png(const std::string& path, const float* values, int rows, int cols, int cell_px,
                  const std::string& title) {
     HeatFigure f = quick_figure(values, rows, cols, cell_px, title, nullptr, "heatmap_png");
-    write_file_atomic(path, heatmap_figure_png_bytes(f));
+    safe_write_file(path, heatmap_figure_png_bytes(f));
 }
 
 std::string heatmap_svg(const float* values, int rows, int cols, int cell_px, const std::string& title,

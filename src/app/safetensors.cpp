@@ -17,15 +17,15 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <new>
+#include <set>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
-#include "app/npy.h"  // write_file_atomic
+#include "config.h"  // memory_limit
+#include "app/safe_file.h"
 
 using json = nlohmann::json;
 
@@ -79,6 +79,17 @@ static IntKind as_u64(const json& j, uint64_t* out) {
         return IntKind::ok;
     }
     return IntKind::not_integer;
+}
+
+// nlohmann's messages read "[json.exception.parse_error.101] parse error at line 1,
+// column 5: syntax error while parsing object key - ..."; keep the sentence after
+// the bracketed id and say where.
+static std::string json_error_sentence(const json::exception& ex) {
+    std::string m = ex.what();
+    size_t close = m.find("] ");
+    if (m.rfind("[json.exception", 0) == 0 && close != std::string::npos) m = m.substr(close + 2);
+    if (m.size() > 200) m = m.substr(0, 200) + "...";
+    return m;
 }
 
 static uint64_t read_u64_le(const char* p) {
@@ -201,11 +212,24 @@ static SafeTensors parse_checked(const std::string& bytes, uint64_t header_len) 
     // ignore whatever follows; valid JSON never contains one, so refuse it here.
     if (std::memchr(hbegin, '\0', header_len) != nullptr)
         throw std::runtime_error("header is not valid JSON (it contains a NUL byte)");
+    // JSON lets a key repeat and nlohmann keeps the last one silently; a file with
+    // two tensors (or metadata keys) of one name is ambiguous, so refuse it.
+    std::vector<std::set<std::string>> keys_seen;  // one set per open object
+    auto no_duplicates = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
+        if (event == json::parse_event_t::object_start) keys_seen.emplace_back();
+        else if (event == json::parse_event_t::object_end && !keys_seen.empty()) keys_seen.pop_back();
+        else if (event == json::parse_event_t::key && !keys_seen.empty()) {
+            const std::string& k = parsed.get_ref<const std::string&>();
+            if (!keys_seen.back().insert(k).second)
+                throw std::runtime_error("header names " + quoted(k) + " twice (duplicate key)");
+        }
+        return true;
+    };
     json header;
     try {
-        header = json::parse(hbegin, hbegin + header_len);
+        header = json::parse(hbegin, hbegin + header_len, no_duplicates);
     } catch (const json::exception& ex) {
-        throw std::runtime_error(std::string("header is not valid JSON (") + ex.what() + ")");
+        throw std::runtime_error("header is not valid JSON (" + json_error_sentence(ex) + ")");
     }
     if (!header.is_object()) throw std::runtime_error("header is not a JSON object");
 
@@ -243,6 +267,16 @@ static SafeTensors parse_checked(const std::string& bytes, uint64_t header_len) 
                                      "] overlap in the data section");
     }
 
+    // The data section ends where the last tensor does: bytes after it are not
+    // described by the header (a damaged or concatenated file).
+    uint64_t last_end = 0;
+    for (const Entry& e : entries) last_end = std::max(last_end, e.end);
+    if (data_size > last_end)
+        throw std::runtime_error("the file has " + std::to_string(data_size - last_end) +
+                                 " bytes after the last tensor's data (the header describes " +
+                                 std::to_string(data_start + last_end) + " of its " + std::to_string(bytes.size()) +
+                                 " bytes); damaged or not one safetensors file");
+
     // Only now copy: every range is known to lie inside `bytes`.
     for (const Entry& e : entries) {
         Tensor t(e.name, e.shape);
@@ -273,7 +307,7 @@ SafeTensors safetensors_parse(const std::string& bytes, const std::string& sourc
     } catch (const json::exception& ex) {
         // Defensive: every json access above is type-checked first, but a
         // library exception must never escape as anything but runtime_error.
-        throw std::runtime_error(p + "bad header (" + ex.what() + ")");
+        throw std::runtime_error(p + "bad header (" + json_error_sentence(ex) + ")");
     } catch (const std::bad_alloc&) {
         throw std::runtime_error(p + "out of memory while reading the header");
     } catch (const std::logic_error& ex) {  // e.g. Tensor's invalid_argument; unreachable after the checks
@@ -284,15 +318,9 @@ SafeTensors safetensors_parse(const std::string& bytes, const std::string& sourc
 }
 
 SafeTensors safetensors_load(const std::string& path) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) throw std::runtime_error(path + ": is a directory, not a file");
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw std::runtime_error(path + ": cannot open for reading");
-    std::string bytes;
-    char buf[1 << 16];
-    while (f.read(buf, sizeof buf) || f.gcount() > 0) bytes.append(buf, (size_t)f.gcount());
-    if (f.bad()) throw std::runtime_error(path + ": read error");
-    return safetensors_parse(bytes, path);
+    // a regular file no larger than the memory limit (config.h): never a stream
+    // such as /dev/zero, never more than the model could use
+    return safetensors_parse(read_file_bounded(path, memory_limit()), path);
 }
 
 // ---- writer -----------------------------------------------------------------------
@@ -349,5 +377,5 @@ void safetensors_save(const std::string& path, const SafeTensors& st) {
     } catch (const std::exception& ex) {  // nothing written yet: an old file stays as it was
         throw std::runtime_error(path + ": not saved: " + ex.what());
     }
-    write_file_atomic(path, bytes);
+    safe_write_file(path, bytes);
 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -102,7 +103,10 @@ SafeTensors fam_state_load(const std::string& path, FamState& st, const ModelWei
         throw std::invalid_argument(path + ": the state was made with other weights (checksum " +
                                     f.meta("state.model_checksum") + ", this model's is " + hex64(sum) +
                                     "); its keys and FAM mean nothing to this model");
-    if (!same_config(st.cfg, w.cfg) || st.layers.size() != (size_t)w.cfg.N) st = FamState(w.cfg);
+    if (!same_config(st.cfg, w.cfg) || st.layers.size() != (size_t)w.cfg.N) {
+        check_stream_resources(w.cfg);  // before the state's buffers are allocated
+        st = FamState(w.cfg);
+    }
     const FamConfig& c = st.cfg;
     const int D = c.D, F = st.F, N = c.N;
     const int64_t pos = meta_i64(f, "state.pos", 0, is_full(c) ? (1LL << 30) : (1LL << 62));
@@ -140,18 +144,26 @@ SafeTensors fam_state_load(const std::string& path, FamState& st, const ModelWei
                                          " says " + (tau == 0 ? "no" : "a") + " block has completed");
     }
     const int rows = is_full(c) ? (int)pos : st.C;
+    // a NaN or infinity in a saved state would turn every later logit into NaN
+    auto finite = [&](const Tensor& t) -> const Tensor& {
+        for (size_t i = 0; i < t.size(); i++)
+            if (!std::isfinite(t.data[i]))
+                throw std::runtime_error(path + ": tensor '" + t.name + "' has a non-finite value at index " +
+                                         std::to_string(i) + "; a stream state must be finite");
+        return t;
+    };
     for (int l = 0; l < N; l++) {
         FamLayerState& L = st.layers[l];
         if (F > 0) {
-            const Tensor& fam = f.get(layer_name(l, "fam"), {F, D});
-            const Tensor& fp = f.get(layer_name(l, "fam_pos"), {F});
-            const Tensor& qf = f.get(layer_name(l, "q_fam"), {F, D});
+            const Tensor& fam = finite(f.get(layer_name(l, "fam"), {F, D}));
+            const Tensor& fp = finite(f.get(layer_name(l, "fam_pos"), {F}));
+            const Tensor& qf = finite(f.get(layer_name(l, "q_fam"), {F, D}));
             std::copy(fam.data, fam.data + fam.size(), L.fam.begin());
             std::copy(fp.data, fp.data + fp.size(), L.fam_pos.begin());
             std::copy(qf.data, qf.data + qf.size(), L.q_fam.begin());
         }
-        const Tensor& k = f.get(layer_name(l, "k"), {rows, D});
-        const Tensor& v = f.get(layer_name(l, "v"), {rows, D});
+        const Tensor& k = finite(f.get(layer_name(l, "k"), {rows, D}));
+        const Tensor& v = finite(f.get(layer_name(l, "v"), {rows, D}));
         if (is_full(c)) {
             L.k.clear();
             L.v.clear();
