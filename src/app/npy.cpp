@@ -240,10 +240,13 @@ std::vector<float> npy_load(const std::string& path, std::vector<int>* shape) {
         throw std::runtime_error(path + ": dtype " + a.descr + "; only <f4 and |u1 are read as float");
     const size_t n = a.count();
     std::vector<float> out(n);
-    if (a.descr == "<f4")
+    if (n == 0) {
+        // nothing to copy (and memcpy to an empty vector's null data() is undefined)
+    } else if (a.descr == "<f4") {
         std::memcpy(out.data(), a.data.data(), n * 4);
-    else
+    } else {
         for (size_t i = 0; i < n; i++) out[i] = (float)(uint8_t)a.data[i];
+    }
     if (shape) *shape = a.shape;
     return out;
 }
@@ -253,7 +256,7 @@ std::vector<int32_t> npy_load_i32(const std::string& path, std::vector<int>* sha
     const size_t n = a.count();
     std::vector<int32_t> out(n);
     if (a.descr == "<i4") {
-        std::memcpy(out.data(), a.data.data(), n * 4);
+        if (n > 0) std::memcpy(out.data(), a.data.data(), n * 4);
     } else if (a.descr == "<i8") {
         for (size_t i = 0; i < n; i++) {
             int64_t v;
