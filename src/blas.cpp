@@ -99,13 +99,15 @@ void blas_set_threads(int n) {
 // ---- the right OpenBLAS kernel for this CPU (blas.h) -------------------------------
 
 CpuFeatures cpu_features() {
-    __builtin_cpu_init();  // needed when called before libgcc's own constructors
     CpuFeatures f;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();  // needed when called before libgcc's own constructors
     f.avx2 = __builtin_cpu_supports("avx2");
     f.fma = __builtin_cpu_supports("fma");
     f.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
     f.amd = __builtin_cpu_is("amd");
+#endif  // elsewhere: no x86 features, so nothing is ever selected
     return f;
 }
 
@@ -178,7 +180,7 @@ static void run_again(char** argv) {
 // Runs after OpenBLAS' own constructor (the library is loaded and initialised
 // before the program's constructors) and before main. glibc hands .init_array
 // functions the program's argc, argv and environment.
-static void blas_pick_kernel(int argc, char** argv, char**) {
+[[maybe_unused]] static void blas_pick_kernel(int argc, char** argv, char**) {
     if (argc < 1 || !argv || !argv[0]) return;
     const char* guard = std::getenv("FAM_BLAS_AUTO");
     const char* user = std::getenv("OPENBLAS_CORETYPE");
@@ -227,5 +229,7 @@ static void blas_pick_kernel(int argc, char** argv, char**) {
     unsetenv("FAM_BLAS_AUTO");
 }
 
+#if defined(__GLIBC__) && !defined(__EMSCRIPTEN__)
 __attribute__((section(".init_array"), used)) static void (*const blas_pick_kernel_at_start)(int, char**, char**) =
     blas_pick_kernel;
+#endif

@@ -59,6 +59,7 @@ void fam_layer_forward(float* out, float* fam_final, LayerCache& c, const float*
 
     // [Alg.1 step 1] [Alg.2 step 1] Q, K, V <- QKV(PreLN(I)): every token row at once
     qkv_forward(c.tok, x, c.pos.data(), T, w, cfg);
+    c.tok_out.keep_tanh = true;  // this cache feeds fam_layer_backward: gelu keeps its tanh
     const float* Q = c.tok.q.data();  // [T,D] after RoPE
     const float* K = c.tok.k.data();  // [T,D] after RoPE
     const float* V = c.tok.v.data();  // [T,D]
@@ -108,6 +109,7 @@ void fam_layer_forward(float* out, float* fam_final, LayerCache& c, const float*
         b.fam_out.resize((size_t)F * D);
         b.fam_out_pos.resize(F);
         if (b.update) {
+            b.upd.out.keep_tanh = true;
             fam_update(b.fam_out.data(), b.fam_out_pos.data(), b.upd, in, b.fam.q.data(),
                        b.fam.k.data(), b.fam.v.data(), K + (size_t)t0 * D, V + (size_t)t0 * D, t0,
                        pos_offset, w, cfg);
@@ -137,14 +139,15 @@ void fam_layer_backward(float* dx, float* dfam0, LayerWeights& dw, const float* 
                         const LayerWeights& w, const FamConfig& cfg, bool mem_stop_grad) {
     const int T = c.T, D = cfg.D, H = cfg.H, B = plan.B, M = plan.M, F = plan.F, C = plan.cols();
     const size_t FD = (size_t)F * D;
-    // Scratch of this call, sized once (no allocation per block):
-    std::vector<float> dtok_att((size_t)T * D, 0.0f);           // dL/da for every token row
-    std::vector<float> dQ((size_t)T * D, 0.0f), dK(dQ), dV(dQ);  // dL/dQ, dK, dV of the token rows
-    std::vector<float> dk((size_t)C * D), dv((size_t)C * D);     // dL/dK^, dV^ of one block
-    std::vector<float> dF_out(FD, 0.0f);                         // dL/dF_{tau+1}
-    std::vector<float> dF_in(FD, 0.0f);                          // dL/dF_tau
-    std::vector<float> dqF(FD), dkF(FD), dvF(FD);                // dL/dQ^F, dK^F, dV^F
-    FamUpdateGradScratch upd_scratch;
+    // Scratch, kept in the cache between steps (no allocation per block or per step);
+    // see LayerCache::GradScratch for the shapes
+    LayerCache::GradScratch& g = c.grad;
+    for (std::vector<float>* v : {&g.dtok_att, &g.dQ, &g.dK, &g.dV}) grow_zero(*v, (size_t)T * D);
+    for (std::vector<float>* v : {&g.dk, &g.dv}) grow_zero(*v, (size_t)C * D);
+    for (std::vector<float>* v : {&g.dF_out, &g.dF_in, &g.dqF, &g.dkF, &g.dvF}) grow_zero(*v, FD);
+    std::vector<float>&dtok_att = g.dtok_att, &dQ = g.dQ, &dK = g.dK, &dV = g.dV, &dk = g.dk, &dv = g.dv;
+    std::vector<float>&dF_out = g.dF_out, &dF_in = g.dF_in, &dqF = g.dqF, &dkF = g.dkF, &dvF = g.dvF;
+    FamUpdateGradScratch& upd_scratch = g.upd;
 
     // undo [Alg.2 step 5] O <- FF(PreLN(A)) + A, and
     // undo [Alg.2 step 4] A <- SelfAttention(...) Wo^T + I (its Wo and residual):
@@ -156,11 +159,11 @@ void fam_layer_backward(float* dx, float* dfam0, LayerWeights& dw, const float* 
     for (int tau = plan.nblocks - 1; tau >= 0; tau--) {
         const BlockCache& b = c.blocks[tau];
         const int t0 = tau * B, len = b.len;
-        std::fill(dF_in.begin(), dF_in.end(), 0.0f);
+        std::fill(dF_in.begin(), dF_in.begin() + FD, 0.0f);
         if (dfams && F > 0) add_rows(dF_in.data(), &dfams[tau * FD], F, D);
-        std::fill(dqF.begin(), dqF.end(), 0.0f);
-        std::fill(dkF.begin(), dkF.end(), 0.0f);
-        std::fill(dvF.begin(), dvF.end(), 0.0f);
+        std::fill(dqF.begin(), dqF.begin() + FD, 0.0f);
+        std::fill(dkF.begin(), dkF.begin() + FD, 0.0f);
+        std::fill(dvF.begin(), dvF.begin() + FD, 0.0f);
 
         // undo [Alg.2 steps 6-8] F_{tau+1} <- fam_update(F_tau, Q^F, K^F, V^F, K_tau, V_tau)
         if (b.update) {
@@ -172,8 +175,8 @@ void fam_layer_backward(float* dx, float* dfam0, LayerWeights& dw, const float* 
         }
 
         // undo [Alg.2 step 4] a_t <- SelfAttention(q_t, K^_t, V^_t) for the block rows
-        std::fill(dk.begin(), dk.end(), 0.0f);
-        std::fill(dv.begin(), dv.end(), 0.0f);
+        std::fill(dk.begin(), dk.begin() + (size_t)C * D, 0.0f);
+        std::fill(dv.begin(), dv.begin() + (size_t)C * D, 0.0f);
         attention_backward(&dQ[(size_t)t0 * D], dk.data(), dv.data(), &dtok_att[(size_t)t0 * D],
                            b.P.data(), c.tok.q.data() + (size_t)t0 * D, b.k.data(), b.v.data(),
                            len, C, D, H);

@@ -65,6 +65,15 @@ struct LayerCache {
     std::vector<float> tok_att;     // [T, D] token rows' attention output (step 4), before Wo
     OutCache tok_out;               // [Alg.2 step 4-5] Wo, residual, FFN of all T token rows
     std::vector<BlockCache> blocks; // nblocks
+    // scratch of fam_layer_backward, kept so that a training step allocates nothing
+    struct GradScratch {
+        std::vector<float> dtok_att, dQ, dK, dV;  // [T, D] dL/da, dL/dQ, dK, dV of the token rows
+        std::vector<float> dk, dv;                // [C, D] dL/dK^, dV^ of one block
+        std::vector<float> dF_out, dF_in;         // [F, D] dL/dF_{tau+1}, dL/dF_tau
+        std::vector<float> dqF, dkF, dvF;         // [F, D] dL/dQ^F, dK^F, dV^F
+        FamUpdateGradScratch upd;
+    };
+    mutable GradScratch grad;
 };
 
 // An observer of the forward pass (for pictures, debugging, teaching): called once

@@ -1,12 +1,17 @@
 // layer.cpp: see layer.h.
 #include "layer.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "ops.h"
 
 static void grow(std::vector<float>& v, size_t n) {
     if (v.size() < n) v.resize(n);  // caches are reused: no allocation in steady state
+}
+static void grow_zero(std::vector<float>& v, size_t n) {
+    grow(v, n);
+    std::fill(v.begin(), v.begin() + n, 0.0f);
 }
 
 void qkv_forward(QkvCache& c, const float* x, const float* pos, int R, const LayerWeights& w,
@@ -37,8 +42,11 @@ void qkv_forward(QkvCache& c, const float* x, const float* pos, int R, const Lay
 void qkv_backward(float* dx, LayerWeights& dw, const float* dq, const float* dk, const float* dv,
                   const QkvCache& c, const LayerWeights& w, const FamConfig& cfg) {
     const int R = c.R, D = cfg.D;
-    // scratch of this call: dL/dq and dL/dk before RoPE, dL/dLN1(x)  [R, D] each
-    std::vector<float> dq_pre((size_t)R * D, 0.0f), dk_pre((size_t)R * D, 0.0f), dxn((size_t)R * D, 0.0f);
+    // scratch (kept in the cache): dL/dq and dL/dk before RoPE, dL/dLN1(x)  [R, D] each
+    std::vector<float>&dq_pre = c.dq_pre, &dk_pre = c.dk_pre, &dxn = c.dxn;
+    grow_zero(dq_pre, (size_t)R * D);
+    grow_zero(dk_pre, (size_t)R * D);
+    grow_zero(dxn, (size_t)R * D);
     // undo RoPE
     rope_backward(dq_pre.data(), dq, c.pos.data(), R, cfg.H, cfg.Dh(), cfg.rope_base);
     rope_backward(dk_pre.data(), dk, c.pos.data(), R, cfg.H, cfg.Dh(), cfg.rope_base);
@@ -71,7 +79,12 @@ void out_forward(float* out, OutCache& c, const float* resid, const float* att, 
     layernorm_forward(c.an.data(), c.ln2_mean.data(), c.ln2_rstd.data(), c.a.data(), w.ln2_g,
                       w.ln2_b, R, D);
     linear_forward(c.h.data(), c.an.data(), w.w1, R, D, Dff);
-    gelu_forward(c.g.data(), c.h.data(), R * Dff);
+    if (c.keep_tanh) {  // training: keep tanh for out_backward (same numbers as gelu_forward)
+        grow(c.th, (size_t)R * Dff);
+        gelu_forward_keep_tanh(c.g.data(), c.th.data(), c.h.data(), R * Dff);
+    } else {
+        gelu_forward(c.g.data(), c.h.data(), R * Dff);
+    }
     linear_forward(out, c.g.data(), w.w2, R, Dff, D);
     for (size_t i = 0; i < (size_t)R * D; i++) out[i] += c.a[i];
 }
@@ -79,13 +92,19 @@ void out_forward(float* out, OutCache& c, const float* resid, const float* att, 
 void out_backward(float* dresid, float* datt, LayerWeights& dw, const float* dout,
                   const OutCache& c, const LayerWeights& w, const FamConfig& cfg) {
     const int R = c.R, D = cfg.D, Dff = cfg.Dff;
-    // scratch of this call: dL/dgelu(h), dL/dh [R, Dff]; dL/dLN2(A), dL/dA [R, D]
-    std::vector<float> dg((size_t)R * Dff, 0.0f), dh((size_t)R * Dff, 0.0f);
-    std::vector<float> dan((size_t)R * D, 0.0f), da((size_t)R * D);
+    // scratch (kept in the cache): dL/dgelu(h), dL/dh [R, Dff]; dL/dLN2(A), dL/dA [R, D]
+    std::vector<float>&dg = c.dg, &dh = c.dh, &dan = c.dan, &da = c.da;
+    grow_zero(dg, (size_t)R * Dff);
+    grow_zero(dh, (size_t)R * Dff);
+    grow_zero(dan, (size_t)R * D);
+    grow(da, (size_t)R * D);
     // undo O = A + W2 g: dA starts as dout (the FFN residual)
     std::memcpy(da.data(), dout, sizeof(float) * R * D);
     linear_backward(dg.data(), dw.w2, dout, c.g.data(), w.w2, R, Dff, D);
-    gelu_backward(dh.data(), dg.data(), c.h.data(), R * Dff);
+    if (c.keep_tanh)  // the tanh the forward kept: no exp here
+        gelu_backward_from_tanh(dh.data(), dg.data(), c.h.data(), c.th.data(), R * Dff);
+    else
+        gelu_backward(dh.data(), dg.data(), c.h.data(), R * Dff);
     linear_backward(dan.data(), dw.w1, dh.data(), c.an.data(), w.w1, R, D, Dff);
     layernorm_backward(da.data(), dw.ln2_g, dw.ln2_b, dan.data(), c.a.data(), c.ln2_mean.data(),
                        c.ln2_rstd.data(), w.ln2_g, R, D);

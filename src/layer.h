@@ -25,6 +25,8 @@ struct QkvCache {
     std::vector<float> xn;        // LN1(x)
     std::vector<float> q, k, v;   // projections; q and k after RoPE
     std::vector<float> pos;       // [R] positions used by RoPE
+    // scratch of qkv_backward, kept so that a training step allocates nothing
+    mutable std::vector<float> dq_pre, dk_pre, dxn;  // [R, D] each
 };
 
 // What the second half leaves behind for its backward.
@@ -37,6 +39,14 @@ struct OutCache {
     std::vector<float> an;        // [R, D] LN2(A)
     std::vector<float> h;         // [R, Dff] W1 LN2(A), before gelu
     std::vector<float> g;         // [R, Dff] gelu(h)
+    // Training sets keep_tanh: out_forward then also keeps th [R, Dff] = the tanh inside
+    // gelu, and out_backward reads it instead of recomputing it (same numbers, no exp).
+    // Off for inference and streaming, which never run backward.
+    bool keep_tanh = false;
+    std::vector<float> th;        // [R, Dff] when keep_tanh
+    // scratch of out_backward, kept so that a training step allocates nothing
+    mutable std::vector<float> dg, dh;   // [R, Dff]
+    mutable std::vector<float> dan, da;  // [R, D]
 };
 
 // [Alg.1/2 step 1-2] Q, K, V <- QKV(PreLN(x)), RoPE at `pos`. x [R,D], pos [R].

@@ -21,6 +21,7 @@ static void prompt_forward(ModelCache& c, const ModelWeights& w) {
         const float* in = &c.fam_init[(size_t)l * F * D];
         float* out = &c.fam_init[(size_t)(l + 1) * F * D];
         qkv_forward(p.qkv, in, c.prompt_pos.data(), F, w.layers[l], cfg);
+        p.out.keep_tanh = true;  // for prompt_backward: gelu keeps its tanh
         p.P.resize((size_t)H * F * F);
         p.att.resize((size_t)F * D);
         attention_forward(p.att.data(), p.P.data(), p.qkv.q.data(), p.qkv.k.data(),
@@ -132,8 +133,12 @@ void model_backward(ModelWeights& dw, const ModelCache& c, const ModelWeights& w
     const FamConfig& cfg = w.cfg;
     const int T = c.T, N = cfg.N, D = cfg.D, V = cfg.V, F = cfg.fam_len();
     if (c.probs.size() < (size_t)T * V) throw std::logic_error("model_backward before model_loss");
-    std::vector<float> dlogits((size_t)T * V, 0.0f), dxf((size_t)T * D, 0.0f);
-    std::vector<float> dnext((size_t)T * D, 0.0f), dcur((size_t)T * D);
+    // scratch kept in the cache (its buffers only grow): no allocation per step
+    std::vector<float>&dlogits = c.dlogits, &dxf = c.dxf, &dnext = c.dnext, &dcur = c.dcur;
+    dlogits.assign((size_t)T * V, 0.0f);
+    dxf.assign((size_t)T * D, 0.0f);
+    dnext.assign((size_t)T * D, 0.0f);
+    dcur.resize((size_t)T * D);
     std::vector<float> dfam_init((size_t)N * F * D, 0.0f);
 
     cross_entropy_backward(dlogits.data(), c.probs.data(), targets, weights, dloss, T, V);

@@ -53,6 +53,9 @@ struct ModelCache {
     std::vector<float> logits;            // [T, V]
     std::vector<float> probs;             // [T, V] (after model_loss)
     std::vector<float> losses;            // [T]    (after model_loss)
+    // scratch of model_backward, kept so that a training step allocates nothing
+    mutable std::vector<float> dlogits;   // [T, V]
+    mutable std::vector<float> dxf, dnext, dcur;  // [T, D]
 };
 
 // [App. B.1] The initial FAM of every layer, [N, F, D]: the prompt pass of

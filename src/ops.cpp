@@ -1,6 +1,7 @@
 // ops.cpp: see ops.h. Formulas: docs/spec.md, "One layer".
 #include "ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -121,6 +122,26 @@ void gelu_backward(float* dx, const float* dout, const float* x, int n) {
     }
 }
 
+// The training path's siblings: the same arithmetic, with tanh(u) kept from the forward
+// so that the backward needs no exp (bit-identical to gelu_forward / gelu_backward;
+// tests/test_fast_paths.cpp holds them to it).
+void gelu_forward_keep_tanh(float* out, float* th, const float* x, int n) {
+    for (int i = 0; i < n; i++) {
+        float u = kGeluScale * (x[i] + 0.044715f * x[i] * x[i] * x[i]);
+        th[i] = fast_tanh(u);
+        out[i] = 0.5f * x[i] * (1.0f + th[i]);
+    }
+}
+
+void gelu_backward_from_tanh(float* dx, const float* dout, const float* x, const float* th, int n) {
+    for (int i = 0; i < n; i++) {
+        float xi = x[i];
+        float du = kGeluScale * (1.0f + 3.0f * 0.044715f * xi * xi);
+        float grad = 0.5f * (1.0f + th[i]) + 0.5f * xi * (1.0f - th[i] * th[i]) * du;
+        dx[i] += grad * dout[i];
+    }
+}
+
 // ---- RoPE (rotate-half pairing) ---------------------------------------------------------
 
 // Rotate each head's (x_i, x_{i+Dh/2}) pair by angle sign * p * theta_i.
@@ -130,12 +151,15 @@ static void rope_rotate(float* out, const float* x, const float* pos, int T, int
     if (Dh % 2 != 0) throw std::invalid_argument("RoPE needs an even head width, got " +
                                                  std::to_string(Dh));
     int half = Dh / 2;
+    // theta_i = base^(-2i/Dh), once per call rather than once per row: a table on the
+    // stack (so that one streamed token allocates nothing), for heads up to 2 * kMaxHalf wide
+    constexpr int kMaxHalf = 256;
+    double thetas[kMaxHalf];
+    for (int i = 0; i < std::min(half, kMaxHalf); i++) thetas[i] = std::pow((double)base, -2.0 * i / Dh);
     for (int t = 0; t < T; t++) {
         for (int i = 0; i < half; i++) {
-            // theta_i = base^(-2i/Dh); angles in double so that large positions (RPO
-            // offsets ~ 6e4) stay accurate. (Computed here rather than in a table, so
-            // that one streamed token allocates nothing.)
-            const double theta = std::pow((double)base, -2.0 * i / Dh);
+            // angles in double so that large positions (RPO offsets ~ 6e4) stay accurate
+            const double theta = i < kMaxHalf ? thetas[i] : std::pow((double)base, -2.0 * i / Dh);
             double ang = sign * (double)pos[t] * theta;
             float c = (float)std::cos(ang), s = (float)std::sin(ang);
             for (int h = 0; h < H; h++) {
