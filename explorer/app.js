@@ -415,7 +415,21 @@ function selftest(list) {
     }
   });
   if (model.run) {
+    // the model panel as a user drives it: every layer and head, every block step, play and pause
+    for (const layer of [...$('layer').options].map((o) => o.value))
+      for (const head of [...$('head').options].map((o) => o.value)) {
+        $('layer').value = layer;
+        $('head').value = head;
+        $('head').dispatchEvent(new Event('change'));
+      }
+    for (let k = 0; k <= +$('step').max; k++) {
+      $('step').value = k;
+      $('step').dispatchEvent(new Event('input'));
+    }
+    $('play').click();
+    $('play').click();
     const r = model.run;
+    out.push(`panel ${$('write').querySelectorAll('.blk').length} blocks drawn, play ${model.timer ? 'running' : 'stopped'}`);
     out.push(`model filler ${r.filler} seed ${+$('seed').value} key ${r.key} predicted ${r.predicted} T ${r.T}`);
     for (let l = 0; l < r.N; l++) out.push(`fam_write ${l} ${r.fam_write.slice(l * r.T, (l + 1) * r.T).map((x) => (x === null ? 'nan' : x.toFixed(5))).join(' ')}`);
   }

@@ -171,7 +171,7 @@ TEST_CASE("explorer: in headless Chromium the page's masks equal `fam mask --for
 
     std::map<std::string, std::string> drawn;  // "i view" -> "rows cols bits"
     std::vector<std::string> errors;
-    std::string model_line;
+    std::string model_line, panel_line;
     std::map<int, std::vector<std::string>> fam_write_page;
     bool done = false;
     for (std::string line; std::getline(lines, line);) {
@@ -186,6 +186,8 @@ TEST_CASE("explorer: in headless Chromium the page's masks equal `fam mask --for
             errors.push_back(line);
         } else if (word == "model") {
             model_line = line;
+        } else if (word == "panel") {  // the model panel after every layer, head and block step, play and pause
+            panel_line = line;
         } else if (word == "fam_write") {
             int l;
             ls >> l;
@@ -226,6 +228,7 @@ TEST_CASE("explorer: in headless Chromium the page's masks equal `fam mask --for
     const std::string predicted = passkey_prediction(run.logits.data(), w.cfg.V, ex);
     CHECK(model_line == "model filler 100 seed 1 key " + ex.key + " predicted " + predicted + " T " +
                             std::to_string(run.T));
+    CHECK(panel_line == "panel " + std::to_string(run.nblocks) + " blocks drawn, play stopped");
     std::vector<float> fw = fam_write(run);
     REQUIRE(fam_write_page.size() == (size_t)run.N);
     for (int l = 0; l < run.N; l++) {
