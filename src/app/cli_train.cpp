@@ -262,13 +262,15 @@ static int eval_text_task(const ArgParser& a) {
                        {"windows", r.windows},
                        {"loss", r.loss},
                        {"bits_per_byte", r.bits_per_byte},
+                       {"accuracy", r.accuracy},
+                       {"seconds", sec},
                        {"buckets", buckets}};
     if (!json) {
         std::printf("%s: %s\n%s: validation split = the last %g%% (%ld bytes), %d windows of %d bytes, %.1f s\n",
                     path.c_str(), w.cfg.describe().c_str(), corpus.name.c_str(), val_percent, corpus.n_val(),
                     r.windows, window, sec);
-        std::printf("loss %.4f nats/byte = %.3f bits/byte (unigram entropy of the split: %.3f bits/byte)\n", r.loss,
-                    r.bits_per_byte, out["unigram_bits_per_byte"].get<double>());
+        std::printf("loss %.4f nats/byte = %.3f bits/byte, next-byte accuracy %.3f (unigram entropy of the split: "
+                    "%.3f bits/byte)\n", r.loss, r.bits_per_byte, r.accuracy, out["unigram_bits_per_byte"].get<double>());
         std::printf("%18s %12s %12s\n", "positions", "loss", "bits/byte");
         for (size_t k = 0; k + 1 < r.edges.size(); k++) {
             std::string span = "[" + std::to_string(r.edges[k]) + ", " + std::to_string(r.edges[k + 1]) + ")";

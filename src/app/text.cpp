@@ -138,6 +138,7 @@ TextLoss eval_text(const ModelWeights& w, const TextCorpus& corpus, int window, 
     if (nb < 1 || edges.front() != 0 || edges.back() != window)
         throw std::invalid_argument("bucket edges must run from 0 to the window");
     std::vector<std::vector<double>> sums(n, std::vector<double>(nb, 0.0));  // [windows, buckets]
+    std::vector<long> right(n, 0);  // [windows] positions whose arg-max is the next byte
     parallel_for(n, threads, [&](int i) {
         const int* p = corpus.tokens.data() + starts[i];
         ModelCache c;
@@ -145,6 +146,14 @@ TextLoss eval_text(const ModelWeights& w, const TextCorpus& corpus, int window, 
         model_loss(c, w, p + 1, nullptr);  // c.losses [window]: every position's next-byte loss
         for (int k = 0; k < nb; k++)
             for (int t = edges[k]; t < edges[k + 1]; t++) sums[i][k] += c.losses[t];
+        const int V = w.cfg.V;
+        for (int t = 0; t < window; t++) {
+            const float* z = &c.logits[(size_t)t * V];
+            int best = 0;
+            for (int j = 1; j < V; j++)
+                if (z[j] > z[best]) best = j;
+            right[i] += best == p[t + 1];
+        }
     });
     TextLoss r;
     r.windows = n;
@@ -159,6 +168,9 @@ TextLoss eval_text(const ModelWeights& w, const TextCorpus& corpus, int window, 
         r.bucket_loss[k] /= (double)n * (edges[k + 1] - edges[k]);
     }
     r.loss = total / r.tokens;
+    long nright = 0;
+    for (long x : right) nright += x;
+    r.accuracy = (double)nright / r.tokens;
     r.bits_per_byte = r.loss / std::log(2.0);
     return r;
 }

@@ -85,6 +85,8 @@ std::vector<long> validation_starts(const TextCorpus& corpus, int window, int ma
 struct TextLoss {
     double loss = 0;                    // mean cross-entropy in nats per byte
     double bits_per_byte = 0;           // loss / ln 2
+    double accuracy = 0;                // fraction of positions whose arg-max is the next byte
+                                        // (the paper's PG-19 metric is next-token accuracy)
     long tokens = 0;                    // positions scored
     int windows = 0, window = 0;
     std::vector<int> edges;             // [nb + 1] bucket edges (positions)
