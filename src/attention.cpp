@@ -38,8 +38,14 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
     check_heads(D, H);
     int Dh = D / H;
     float scale = 1.0f / std::sqrt((float)Dh);
-    // scratch of this call: dL/dP_h and dL/dS_h of one head  [R, C]
-    std::vector<float> dP((size_t)R * C), dS((size_t)R * C);
+    // scratch: dL/dP_h and dL/dS_h of one head  [R, C]. Kept per thread, so that the
+    // blocks of a backward reuse one buffer instead of allocating (and page-faulting)
+    // R*C floats per call; it only grows.
+    thread_local std::vector<float> dP, dS;
+    if (dP.size() < (size_t)R * C) {
+        dP.resize((size_t)R * C);
+        dS.resize((size_t)R * C);
+    }
     for (int h = 0; h < H; h++) {
         const float* Ph = P + (size_t)h * R * C;
         // undo pass 3 (out_h = P_h v_h): dP_h = dout_h v_h^T, dv_h += P_h^T dout_h
