@@ -35,6 +35,7 @@
 #include "app/checkpoint.h"
 #include "app/safe_file.h"
 #include "app/safetensors.h"
+#include "app/state_file.h"
 
 namespace fs = std::filesystem;
 
@@ -496,6 +497,48 @@ TEST_CASE("hostile: outputs: never an input, never a device, checked before the 
             d, "/dev/full");
     MESSAGE((g_cases - before) << " output cases");
     CHECK(g_cases - before >= 18);  // the sweep keeps at least 100 cases in all
+}
+
+TEST_CASE("hostile: Ctrl-C during fam stream saves a state that resumes, exit 130, nothing on stderr") {
+    TempDir dir("fam_hostile");
+    const std::string d = dir.path, m = d + "/m.st", fifo = d + "/tokens", s = d + "/s.st";
+    {
+        ModelWeights w(tiny());
+        init_weights(w, 1);
+        save_model(m, w);
+    }
+    REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+    const std::string bin = fam_binary(), err = d + "/stderr.txt";
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        alarm(20);
+        int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int o = open("/dev/null", O_WRONLY);
+        dup2(o, 1);
+        dup2(e, 2);
+        execl(bin.c_str(), bin.c_str(), "stream", "--model", m.c_str(), "--tokens-file", fifo.c_str(), "--state-out",
+              s.c_str(), (char*)nullptr);
+        _exit(127);
+    }
+    int fd = open(fifo.c_str(), O_WRONLY);  // returns once fam has opened the other end
+    REQUIRE(fd >= 0);
+    const std::string five = "1 2 3 4 5 ";
+    REQUIRE(write(fd, five.data(), five.size()) == (ssize_t)five.size());
+    usleep(1000 * 1000);  // fam reads them and blocks on the pipe, which stays open
+    kill(pid, SIGINT);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    close(fd);
+    INFO("stderr: " << slurp(err));
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 130);
+    CHECK(slurp(err).empty());
+    // the saved state holds exactly the five tokens and loads with the model
+    FamState st(tiny());
+    ModelWeights w = load_model(m);
+    fam_state_load(s, st, w);
+    CHECK(st.pos == 5);
 }
 
 // ---- the safe-write API (src/app/safe_file.h) -----------------------------------------

@@ -1,6 +1,8 @@
 // cli_stream.cpp: `fam generate` and `fam stream`: inference with constant
 // memory through a FamState (src/fam_state.h; paper Section 1 and App. D.4:
 // "O(L) compute, O(1) memory"; Section 2.2, Algorithm 2).
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <cerrno>
@@ -15,6 +17,7 @@
 #include "app/args.h"
 #include "app/checkpoint.h"
 #include "app/cli.h"
+#include "app/interrupt.h"
 #include "app/safe_file.h"
 #include "app/state_file.h"
 #include "app/text.h"
@@ -136,12 +139,17 @@ class TokenReader {
 
     int getc_buffered() {  // -1 at the end
         if (at_ == end_) {
-            end_ = std::fread(buf_.data(), 1, buf_.size(), f_);
+            // read(2), not fread: from a pipe it returns what has arrived instead of
+            // waiting for a full buffer, so tokens are processed as they come
+            ssize_t n;
+            do {
+                n = ::read(fileno(f_), buf_.data(), buf_.size());
+            } while (n < 0 && errno == EINTR && !interrupted());
+            if (n < 0 && !interrupted())  // Ctrl-C ends a blocked read: the stream stops there
+                throw std::runtime_error(name_ + ": read error (" + std::strerror(errno) + ")");
             at_ = 0;
-            if (end_ == 0) {
-                if (std::ferror(f_)) throw std::runtime_error(name_ + ": read error");
-                return -1;
-            }
+            end_ = n > 0 ? (size_t)n : 0;
+            if (end_ == 0) return -1;
         }
         return buf_[at_++];
     }
@@ -153,7 +161,7 @@ class TokenReader {
             if (c < 0) break;
             b[n] = (unsigned char)c;
         }
-        if (n == 0) return false;
+        if (n == 0 || (n < 4 && interrupted())) return false;  // a token cut by Ctrl-C is not read
         if (n < 4)
             throw std::invalid_argument(name_ + ": " + std::to_string(n) + " trailing byte(s) after token " +
                                         std::to_string(count_) + " (--binary expects little-endian uint32 ids)");
@@ -171,6 +179,7 @@ class TokenReader {
             if (word.size() >= 40) break;  // no id is that long: refuse now, not after an endless word
             c = getc_buffered();
         }
+        if (c < 0 && interrupted()) return false;  // a token cut by Ctrl-C is not read
         char* end = nullptr;
         errno = 0;
         id = std::strtoll(word.c_str(), &end, 10);
@@ -197,7 +206,8 @@ int cmd_stream(int argc, char** argv) {
                 "constant-memory FamState (paper Section 1, App. D.4), reading it incrementally.\n"
                 "Prints the mean next-token loss, tokens/s and peak resident memory as it goes.\n"
                 "--state-out saves the state (and the running loss) so that --state-in continues\n"
-                "the stream later with identical results.");
+                "the stream later with identical results; Ctrl-C (or SIGTERM) stops the stream,\n"
+                "saves the state of the tokens consumed so far and exits with 130 (143).");
     a.option("model", "FILE", "model .safetensors", "", true)
         .option("tokens-file", "FILE", "token ids: whitespace-separated text, or '-' for stdin", "", true)
         .flag("binary", "the file holds raw little-endian uint32 ids instead of text")
@@ -261,6 +271,7 @@ int cmd_stream(int argc, char** argv) {
     std::fflush(stdout);
 
     TokenReader in(a.str("tokens-file"), a.flag_set("binary"));
+    if (a.given("state-out")) install_interrupt_handlers();  // stop cleanly, keep the state
     auto t0 = std::chrono::steady_clock::now();
     auto report = [&](const char* what) {
         double sec = seconds_since(t0);
@@ -278,7 +289,7 @@ int cmd_stream(int argc, char** argv) {
     };
     if (st.pos > kMaxTokens) warn_positions(st.pos);
     long long id;
-    while (in.next(id)) {
+    while (!interrupted() && in.next(id)) {
         if (id < 0 || id >= V)
             throw std::invalid_argument(in.name() + ": token id " + std::to_string(id) + " at position " +
                                         std::to_string(in.count() - 1) + " is outside the vocabulary [0, " +
@@ -293,7 +304,7 @@ int cmd_stream(int argc, char** argv) {
         if (every > 0 && !quiet && in.count() % every == 0) report("  ");
         if (st.pos == kMaxTokens) warn_positions(st.pos);
     }
-    report("done:");
+    report(interrupted() ? "interrupted:" : "done:");
     if (a.given("state-out")) {
         SafeTensors extra;
         char buf[64];
@@ -308,5 +319,5 @@ int cmd_stream(int argc, char** argv) {
         fam_state_save(a.str("state-out"), st, w, &extra);
         if (!quiet) std::printf("wrote %s (stream position %lld)\n", a.str("state-out").c_str(), (long long)st.pos);
     }
-    return 0;
+    return interrupted() ? interrupt_exit_code() : 0;
 }

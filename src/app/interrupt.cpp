@@ -1,21 +1,29 @@
 // interrupt.cpp: see interrupt.h.
 #include "app/interrupt.h"
 
+#include <signal.h>
+
 #include <csignal>
+#include <cstring>
 
 // Written by the handler, read by the program: a lock-free atomic int is
 // async-signal-safe, as sig_atomic_t is.
 static volatile std::sig_atomic_t g_signal = 0;
 
-extern "C" void fam_on_interrupt(int sig) {
-    g_signal = sig;
-    // the next signal takes the default action: a second Ctrl-C stops a stuck save
-    std::signal(sig, SIG_DFL);
-}
+// SA_RESETHAND (below) restores the default action on entry: a second Ctrl-C
+// stops a stuck save.
+extern "C" void fam_on_interrupt(int sig) { g_signal = sig; }
 
 void install_interrupt_handlers() {
-    std::signal(SIGINT, fam_on_interrupt);
-    std::signal(SIGTERM, fam_on_interrupt);
+    // no SA_RESTART: a read blocked on a terminal or a pipe returns EINTR, so the
+    // loop waiting on it sees the interrupt at once
+    struct sigaction sa;
+    std::memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fam_on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;  // the next signal takes the default action
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
 }
 
 void remove_interrupt_handlers() {

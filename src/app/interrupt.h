@@ -6,7 +6,8 @@
 // (the default action), so a stuck save can still be stopped.
 #pragma once
 
-// Installs the SIGINT and SIGTERM handlers (idempotent).
+// Installs the SIGINT and SIGTERM handlers (idempotent). Blocking reads are not
+// restarted: they fail with EINTR, so a loop reading a pipe sees the interrupt.
 void install_interrupt_handlers();
 // Restores the default actions (e.g. when the long work is over).
 void remove_interrupt_handlers();
