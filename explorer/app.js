@@ -239,7 +239,9 @@ const fmt = (x, d = 3) => (x === null || x === undefined ? 'n/a' : (+x).toFixed(
 
 function runModel() {
   const key = $('key').value.trim();
+  const t0 = performance.now();
   const run = call('fx_passkey_run', ['number', 'number', 'string'], [+$('filler').value, +$('seed').value, key]);
+  run.ms = performance.now() - t0;  // wall time of the example + viz_run in WebAssembly (shown, not a model number)
   model.run = run;
   model.attention.clear();
   $('query').max = run.T - 1;
@@ -263,7 +265,8 @@ function renderModel() {
     `<span class="${r.right ? 'right' : 'wrong'}">(${r.right ? 'right' : 'wrong'})</span>.<br>` +
     `Layer ${layer}: the FAM updates put ${fmt(fs.write_on)} of their attention on each pass-key digit, ` +
     `${fmt(fs.write_off)} on each other token of those blocks; the answer rows put ${fmt(fs.read_on)} of their ` +
-    `attention on the FAM keys (other rows ${fmt(fs.read_off)}) (<code>focus_stats</code>).`;
+    `attention on the FAM keys (other rows ${fmt(fs.read_off)}) (<code>focus_stats</code>). ` +
+    `<span class="muted">(This forward and its analysis took ${Math.round(r.ms)} ms in WebAssembly in this browser.)</span>`;
 
   // what the FAM wrote: one line per block
   const write = r.fam_write.slice(layer * T, (layer + 1) * T);
@@ -430,6 +433,7 @@ function selftest(list) {
     $('play').click();
     const r = model.run;
     out.push(`panel ${$('write').querySelectorAll('.blk').length} blocks drawn, play ${model.timer ? 'running' : 'stopped'}`);
+    out.push(`timing viz_run ${Math.round(r.ms)} ms`);
     out.push(`model filler ${r.filler} seed ${+$('seed').value} key ${r.key} predicted ${r.predicted} T ${r.T}`);
     for (let l = 0; l < r.N; l++) out.push(`fam_write ${l} ${r.fam_write.slice(l * r.T, (l + 1) * r.T).map((x) => (x === null ? 'nan' : x.toFixed(5))).join(' ')}`);
   }

@@ -2,7 +2,10 @@
 // browser. Headless Chromium opens the built page from file:// with
 // ?selftest=[20 settings]; the page moves its sliders to each setting (a value and an
 // input event per control, as a user would), reads every drawn mask back from the
-// canvas pixels and writes them into <pre id="selftest">, which --dump-dom prints.
+// canvas pixels and writes them into <pre id="selftest">. The test reads that text
+// through the DevTools protocol over --remote-debugging-pipe (a few JSON messages on
+// two pipes, below), polling in real time until the page says "done": the module
+// compiles asynchronously, so a fixed --dump-dom moment could come too early.
 // Each drawn mask must equal, cell for cell, the .npy that `fam mask --format npy`
 // writes for the same settings (cmd_mask, the CLI's own code, run here in-process);
 // the page's PassKey run must give the native forward's answer and FAM-write numbers;
@@ -12,7 +15,15 @@
 // build/explorer): otherwise it says that it was skipped and why.
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include <cctype>
 #include <cmath>
@@ -97,15 +108,103 @@ std::string cli_mask_bits(const std::vector<std::string>& args, const std::strin
     return bits;
 }
 
-std::string run_capture(const std::string& cmd) {
-    std::string out;
-    FILE* p = popen(cmd.c_str(), "r");
-    REQUIRE(p != nullptr);
-    char buf[65536];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    pclose(p);
-    return out;
+// A minimal DevTools-protocol client: headless Chromium started with
+// --remote-debugging-pipe reads NUL-terminated JSON commands on its fd 3 and writes
+// replies and events on its fd 4.
+struct Chromium {
+    pid_t pid = -1;
+    int to = -1, from = -1;  // our ends: commands to Chromium, messages from it
+    int next_id = 1;
+    std::string buffer;
+
+    Chromium(const std::string& profile, const std::string& log_file) {
+        int in[2], out[2];
+        REQUIRE(pipe(in) == 0);
+        REQUIRE(pipe(out) == 0);
+        pid = fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {  // the child: fds 3 and 4 as the protocol wants them, output to the log
+            const int r = fcntl(in[0], F_DUPFD, 10), w = fcntl(out[1], F_DUPFD, 10);
+            dup2(r, 3);
+            dup2(w, 4);
+            const int log = open(log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            dup2(log, 1);
+            dup2(log, 2);
+            for (int fd = 5; fd < 256; fd++) close(fd);
+            const std::string user_data = "--user-data-dir=" + profile;
+            execlp("chromium", "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                   "--remote-debugging-pipe", "--enable-logging=stderr", "--v=0", user_data.c_str(), "about:blank",
+                   (char*)nullptr);
+            _exit(127);
+        }
+        close(in[0]);
+        close(out[1]);
+        to = in[1];
+        from = out[0];
+    }
+    ~Chromium() {
+        if (to >= 0) close(to);
+        if (from >= 0) close(from);
+        if (pid > 0) {  // closing the pipe ends the browser; make sure of it
+            for (int i = 0; i < 50 && waitpid(pid, nullptr, WNOHANG) == 0; i++)
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            if (waitpid(pid, nullptr, WNOHANG) == 0) {
+                kill(pid, SIGKILL);
+                waitpid(pid, nullptr, 0);
+            }
+        }
+    }
+    // Sends one command and waits (up to `seconds`) for its reply; events are skipped.
+    nlohmann::json send(const std::string& method, const nlohmann::json& params, const std::string& session = "",
+                        double seconds = 30) {
+        nlohmann::json cmd = {{"id", next_id++}, {"method", method}, {"params", params}};
+        if (!session.empty()) cmd["sessionId"] = session;
+        const std::string text = cmd.dump() + std::string(1, '\0');
+        REQUIRE_MESSAGE(write(to, text.data(), text.size()) == (ssize_t)text.size(), "cannot write to chromium");
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds((int)(seconds * 1000));
+        for (;;) {
+            size_t end;
+            while ((end = buffer.find('\0')) != std::string::npos) {
+                nlohmann::json msg = nlohmann::json::parse(buffer.substr(0, end));
+                buffer.erase(0, end + 1);
+                if (msg.contains("id") && msg["id"] == cmd["id"]) {
+                    REQUIRE_MESSAGE(!msg.contains("error"), method << ": " << msg["error"].dump());
+                    return msg["result"];
+                }
+            }
+            const int left = (int)std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 deadline - std::chrono::steady_clock::now()).count();
+            REQUIRE_MESSAGE(left > 0, "chromium did not answer " << method << " in " << seconds << " s");
+            pollfd p = {from, POLLIN, 0};
+            if (poll(&p, 1, left) <= 0) continue;
+            char chunk[65536];
+            const ssize_t n = read(from, chunk, sizeof chunk);
+            REQUIRE_MESSAGE(n > 0, "chromium closed the protocol pipe (it exited?)");
+            buffer.append(chunk, (size_t)n);
+        }
+    }
+};
+
+// Opens `url` in a new tab and returns the text of <pre id="selftest"> once it ends
+// with "done" (polled every 100 ms, up to `seconds`).
+std::string page_selftest(const std::string& url, const std::string& profile, const std::string& log_file,
+                          double seconds = 90) {
+    signal(SIGPIPE, SIG_IGN);  // a browser that dies must fail the test, not kill it
+    Chromium c(profile, log_file);
+    const std::string target = c.send("Target.createTarget", {{"url", url}})["targetId"];
+    const std::string session = c.send("Target.attachToTarget", {{"targetId", target}, {"flatten", true}})["sessionId"];
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds((int)(seconds * 1000));
+    std::string text;
+    while (std::chrono::steady_clock::now() < deadline) {
+        nlohmann::json r = c.send("Runtime.evaluate",
+                                  {{"expression", "(document.getElementById('selftest') || {}).textContent || ''"},
+                                   {"returnByValue", true}}, session);
+        text = r["result"].value("value", std::string());
+        if (text.size() >= 4 && text.compare(text.size() - 4, 4, "done") == 0) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    c.send("Browser.close", nlohmann::json::object());
+    return text;
 }
 
 std::string url_encode(const std::string& s) {
@@ -155,19 +254,12 @@ TEST_CASE("explorer: in headless Chromium the page's masks equal `fam mask --for
     for (size_t i = 0; i < settings.size(); i++) list += (i ? "," : "") + settings[i].json();
     list += "]";
 
-    // Chromium with its own profile; a few tries in case a slow start outruns the virtual time budget
+    // Chromium with its own profile (others may run Chromium at the same time)
     const std::string url = "file://" + std::filesystem::absolute(dir).string() + "/index.html?selftest=" + url_encode(list);
-    std::string dom, log_file = tmp.path + "/chromium.log";
-    for (int attempt = 1; attempt <= 3 && dom.find("\ndone") == std::string::npos; attempt++) {
-        const std::string cmd = "timeout 90 chromium --headless --no-sandbox --disable-gpu --no-first-run "
-                                "--user-data-dir=" + tmp.path + "/profile --enable-logging=stderr --v=0 "
-                                "--virtual-time-budget=" + std::to_string(10000 * attempt) +
-                                " --dump-dom '" + url + "' 2>" + log_file;
-        dom = run_capture(cmd);
-    }
-    const size_t at = dom.find("<pre id=\"selftest\">");
-    REQUIRE_MESSAGE(at != std::string::npos, "the page wrote no self-test output; chromium log: " << log_file);
-    std::istringstream lines(dom.substr(at + 19, dom.find("</pre>", at) - at - 19));
+    const std::string log_file = tmp.path + "/chromium.log";
+    const std::string text = page_selftest(url, tmp.path + "/profile", log_file);
+    REQUIRE_MESSAGE(!text.empty(), "the page wrote no self-test output in 90 s; chromium log: " << log_file);
+    std::istringstream lines(text);
 
     std::map<std::string, std::string> drawn;  // "i view" -> "rows cols bits"
     std::vector<std::string> errors;
