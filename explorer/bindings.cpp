@@ -104,11 +104,12 @@ const char* fx_mask(const char* kind, const char* view, int T, int W, int B, int
 const char* fx_receptive_field(int T, int B, int M, int F, int depth, int t) {
     static std::string keep;
     try {
+        if (t < 0 || t >= T)
+            throw std::invalid_argument("fx_receptive_field: token " + std::to_string(t) + " is outside [0, " +
+                                        std::to_string(T) + ")");
         json layers = json::array();
         for (int d = 1; d <= depth; d++) {
-            Mask mk = receptive_field_mask(T, B, M, d);
-            if (t < 0 || t >= T) throw std::invalid_argument("fx_receptive_field: token " + std::to_string(t) +
-                                                             " is outside [0, " + std::to_string(T) + ")");
+            Mask mk = receptive_field_mask(T, B, M, d);  // [T, T], row t: what reaches t after d layers
             std::string row(T, '0');
             for (int s = 0; s < T; s++) row[s] = mk.at(t, s) ? '1' : '0';
             layers.push_back(json{{"depth", d},
