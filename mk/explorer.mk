@@ -1,7 +1,7 @@
 # mk/explorer.mk: `make explorer`, the interactive explorer in the browser (docs/explorer.md).
 #
 # Compiles the mask, receptive-field and model code of src/ (plus the app files the
-# PassKey pictures use: viz, render, npy, safetensors, checkpoint, tasks) with
+# PassKey pictures use: viz, render, npy, safetensors, safe_file, checkpoint, tasks) with
 # Debian's emscripten into one static page: $(EXPLORER_OUT)/index.html, app.js,
 # style.css and fam_explorer.js, which carries the WebAssembly module and the
 # shipped model models/passkey_fam.safetensors inside it (-sSINGLE_FILE, --embed-file),
@@ -45,10 +45,6 @@ $(EXPLORER_OBJ)/.deps-ok: tools/install-deps.sh
 	@bash tools/install-deps.sh emscripten nlohmann-json3-dev libstb-dev
 	@mkdir -p $(EXPLORER_OBJ)/include && ln -sfn /usr/include/nlohmann $(EXPLORER_OBJ)/include/nlohmann
 	@touch $@
-
-# src/blas.cpp picks an OpenBLAS kernel for the x86 CPU at start-up: explorer/wasm_compat.h
-# stubs that out for wasm (see its comment)
-$(EXPLORER_OBJ)/src/blas.o: EM_CXXFLAGS += -include explorer/wasm_compat.h
 
 $(EXPLORER_OBJ)/%.o: %.cpp | $(EXPLORER_OBJ)/.deps-ok
 	@mkdir -p $(dir $@)
