@@ -51,8 +51,15 @@ def read_safetensors(path):
     (n,) = struct.unpack("<Q", data[:8])
     if n == 0 or n > MAX_HEADER or n > len(data) - 8:
         raise FormatError(f"{path}: header length {n} is impossible for a {len(data)}-byte file")
+    def no_duplicates(pairs):
+        keys = [k for k, _ in pairs]
+        if len(set(keys)) != len(keys):
+            dup = next(k for k in keys if keys.count(k) > 1)
+            raise FormatError(f"{path}: the header names '{dup}' twice")
+        return dict(pairs)
+
     try:
-        header = json.loads(data[8:8 + n].decode("utf-8"))
+        header = json.loads(data[8:8 + n].decode("utf-8"), object_pairs_hook=no_duplicates)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise FormatError(f"{path}: header is not JSON ({e})") from None
     if not isinstance(header, dict):
@@ -61,7 +68,7 @@ def read_safetensors(path):
     if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
         raise FormatError(f"{path}: __metadata__ must map strings to strings")
     body = memoryview(data)[8 + n:]
-    tensors = {}
+    tensors, last = {}, 0
     for name, e in header.items():
         try:
             dtype = np.dtype(_DTYPES[e["dtype"]])
@@ -74,6 +81,9 @@ def read_safetensors(path):
             raise FormatError(f"{path}: tensor '{name}': shape {shape} and data_offsets [{b}, {end}] do not fit "
                               f"the {len(body)}-byte data section")
         tensors[name] = np.frombuffer(body[b:end], dtype=dtype).reshape(shape)
+        last = max(last, end)
+    if last != len(body):
+        raise FormatError(f"{path}: {len(body) - last} bytes after the last tensor's data; damaged?")
     return tensors, meta
 
 
@@ -187,12 +197,18 @@ class Checkpoint:
         if "state.format" in self.metadata:
             raise FormatError(f"{path}: a stream state, not a model (use famio.load_state)")
         self.config = cfg = Config(self.metadata, path)
+        need = 10 * cfg.N + 4 + (cfg.fam_len > 0)  # tensors of parameter_list(cfg), counted before listing them
+        if need > len(self.tensors):
+            raise FormatError(f"{path}: metadata asks for {cfg.N} layers ({need} parameter tensors) but the file "
+                              f"holds {len(self.tensors)} tensors")
         for name, shape in parameter_list(cfg):
             if name not in self.tensors:
                 raise FormatError(f"{path}: tensor '{name}' missing")
             if tuple(self.tensors[name].shape) != shape or self.tensors[name].dtype != np.float32:
                 raise FormatError(f"{path}: tensor '{name}' is {self.tensors[name].dtype} "
                                   f"{list(self.tensors[name].shape)}, expected float32 {list(shape)}")
+            if "loss" not in self.metadata and not np.isfinite(self.tensors[name]).all():  # gradients may overflow
+                raise FormatError(f"{path}: tensor '{name}' holds NaN or infinite values")
         m = self.metadata
         self.loss = float(m["loss"]) if "loss" in m else None
         self.task = m.get("task")
@@ -202,6 +218,8 @@ class Checkpoint:
         self.train_rng = int(m["train.rng"]) if "train.rng" in m else None
         self.train_config = json.loads(m["train.config"]) if "train.config" in m else None
         self.optim_step = int(m["optim.step"]) if "optim.step" in m else None
+        if min(self.train_step or 0, self.optim_step or 0) < 0:
+            raise FormatError(f"{path}: negative train.step or optim.step")
         if self.loss is not None:
             self.kind = "gradients"
         elif self.train_step is not None:

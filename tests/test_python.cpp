@@ -167,6 +167,12 @@ TEST_CASE("python: famio reads every kind of file and fam_numpy reproduces fam f
           << " \"optimizer_order\": {\"file\": \"order.safetensors\"},\n"
           << " \"npy\": {\"tokens_npy\": \"tokens.npy\", \"tokens\": [" << ids(tokens)
           << "], \"mask\": \"mask.npy\", \"mask_T\": 9, \"mask_B\": 2, \"mask_M\": 1},\n"
+          << " \"refuse\": [";
+        const char* hostile[] = {"duplicate", "layers", "nan", "train_step", "vocab"};
+        for (int i = 0; i < 5; i++)
+            m << (i ? ", " : "") << "\"" << python_dir() << "/../tests/fuzz/corpus/checkpoint/hostile_" << hostile[i]
+              << ".safetensors\"";
+        m << "],\n"
           << " \"info\": [\"fam.safetensors\", \"grad.safetensors\", \"train.safetensors\", \"fam_state.safetensors\", "
              "\"full_state.safetensors\", \"fam_out/logits.npy\", \"tokens.npy\", \"mask.npy\"]}\n";
     }
