@@ -50,6 +50,10 @@ static void print_usage(FILE* out) {
                  "usage: fam SUBCOMMAND [options]   (fam SUBCOMMAND --help for its options)\n\n"
                  "TransformerFAM reference implementation (arXiv 2404.09173).\n\nsubcommands:\n");
     for (const Command& c : kCommands) std::fprintf(out, "  %-18s %s\n", c.name, c.summary);
+    std::fprintf(out,
+                 "\nevery subcommand also takes --max-memory BYTES (default 4G): configs, files and runs\n"
+                 "needing more are refused before anything is allocated (docs/robustness.md).\n"
+                 "errors: one line 'fam CMD: error: ...', exit 2 for usage, 1 for bad files or failed writes.\n");
 }
 
 // ---- one error path (docs/robustness.md) ----------------------------------------------

@@ -2,6 +2,7 @@
 // a Python-dict header padded with spaces to a multiple of 64 bytes, then data
 // (versions 2.0 and 3.0, which numpy writes for huge headers, use a uint32 length).
 #include "app/npy.h"
+#include "app/safe_file.h"
 
 #include <climits>
 #include <cstdio>
@@ -11,21 +12,7 @@
 #include <stdexcept>
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {
-    std::string tmp = path + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        if (!f) throw std::runtime_error(path + ": cannot open for writing");
-        f.write(bytes.data(), (std::streamsize)bytes.size());
-        f.flush();
-        if (!f) {
-            std::remove(tmp.c_str());
-            throw std::runtime_error(path + ": write failed (disk full?)");
-        }
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw std::runtime_error(path + ": cannot rename " + tmp + " into place");
-    }
+    safe_write_file(path, bytes);  // app/safe_file.h: unique exclusive temp file, fsync, rename, dir fsync
 }
 
 static std::string npy_bytes(const char* descr, const void* data, size_t elem_size,

@@ -41,6 +41,7 @@ std::vector<int32_t> npy_load_i32(const std::string& path, std::vector<int>* sha
 // The whole file as bytes; throws std::runtime_error("PATH: cannot open").
 std::string read_file(const std::string& path);
 
-// Write a whole byte buffer to PATH atomically (PATH.tmp + rename): a crash or a
+// Write a whole byte buffer to PATH atomically: safe_write_file (app/safe_file.h),
+// a unique exclusive temporary file, fsync, rename, directory fsync; a crash or a
 // full disk never leaves a half-written file under the final name.
 void write_file_atomic(const std::string& path, const std::string& bytes);
