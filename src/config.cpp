@@ -96,6 +96,7 @@ ResourceUse resource_use(const FamConfig& c, int64_t T_) {
     const uint64_t F = full ? 0 : (uint64_t)c.fam_len(), B = full ? T : (uint64_t)c.B, M = full ? 0 : (uint64_t)c.M;
     const uint64_t C = sat_add(sat_mul(M, B), F + B);  // key columns of a block
     const uint64_t nb = (T + B - 1) / B;               // blocks of the sequence
+    const uint64_t L = std::min(B, T);                 // rows of a block (a short sequence: one partial block)
 
     // weights: tok_emb, fam_prompt, N layers (4 D*D + 4 D + 2 Dff*D), ln_f, lm_head
     uint64_t layer = sat_add(sat_mul(4 * D, D), sat_add(4 * D, sat_mul(2 * Dff, D)));
@@ -104,8 +105,8 @@ ResourceUse resource_use(const FamConfig& c, int64_t T_) {
     // forward: per layer the token rows' caches and one BlockCache per block
     uint64_t per_block = qkv_floats(F, D);                                  // F_tau through QKV
     per_block = sat_add(per_block, sat_mul(2 * C, D));                      // K^, V^ [C, D]
-    per_block = sat_add(per_block, mul3(H, B, C));                          // P [H, len, C]
-    if (F > 0)                                                              // the FAM update, F_{tau+1}
+    per_block = sat_add(per_block, mul3(H, L, C));                          // P [H, len, C]
+    if (F > 0 && T >= B)                                                   // the FAM update of a complete block
         per_block = sat_add(per_block, sat_add(sat_add(sat_mul(3 * F, D), sat_mul(2 * (F + B), D)),
                                                sat_add(mul3(H, F, F + B), out_floats(F, D, Dff))));
     uint64_t per_layer = sat_add(qkv_floats(T, D), sat_add(sat_mul(T, D), out_floats(T, D, Dff)));
@@ -114,7 +115,7 @@ ResourceUse resource_use(const FamConfig& c, int64_t T_) {
     fwd = sat_add(fwd, sat_add(sat_mul(2 * T, V), 4 * T));                       // logits, probs, LN_f, losses
     fwd = sat_add(fwd, sat_mul(N, sat_add(sat_add(qkv_floats(F, D), out_floats(F, D, Dff)), mul3(H, F, F))));  // prompt
     const uint64_t nmasks = std::min<uint64_t>(nb, M + 2);
-    r.forward = sat_add(sat_mul(4, fwd), sat_mul(nmasks, mask_bytes(B + F, C)));
+    r.forward = sat_add(sat_mul(4, fwd), sat_mul(nmasks, mask_bytes(L + F, C)));
 
     // stream: per layer the FAM and the key/value ring [C, D]; scratch for a block
     const uint64_t Cs = full ? T : sat_add(sat_mul(M + 1, B), F);

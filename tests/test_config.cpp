@@ -163,6 +163,28 @@ TEST_CASE("config: the resource check refuses over the limit with one sentence n
     CHECK_THROWS_WITH_AS(ModelWeights{c}, doctest::Contains("the weights of"), std::invalid_argument);
 }
 
+TEST_CASE("config: a short forward of a long-block model is allowed, its stream state is not") {
+    // B = 2048, M = 64: a block sees C = 133128 keys. A 3-token forward holds one
+    // partial block ([C, D] keys and values, [H, 3, C] weights: some 70 MB); a
+    // FamState holds the ring, [H, B, C] weights and the masks of 65 blocks (~20 GB).
+    LimitGuard guard;
+    set_memory_limit(kDefaultMemoryLimit);
+    FamConfig c = small();
+    c.D = 64;
+    c.H = 4;
+    c.N = 1;
+    c.B = 2048;
+    c.M = 64;
+    c.F = 8;
+    REQUIRE(refusal(c) == "");
+    const ResourceUse r = resource_use(c, 3);
+    CHECK(r.forward < (200ull << 20));
+    CHECK(r.forward > (uint64_t)2 * 133128 * 64 * 4);
+    CHECK(r.stream > (16ull << 30));
+    CHECK_NOTHROW(check_forward_resources(c, 3));
+    CHECK_THROWS_WITH_AS(check_stream_resources(c), doctest::Contains("a stream state of"), std::invalid_argument);
+}
+
 TEST_CASE("config: byte counts parse in 64 bits and never wrap") {
     uint64_t v = 0;
     CHECK((parse_byte_count("4G", &v) && v == (4ull << 30)));
