@@ -16,8 +16,8 @@
 #       far context helps) and PassKey hidden in held-out Bible text
 #
 # Two trainings at a time, one thread each (the result does not depend on the thread
-# count). About 12 minutes on 2 idle cores (the default sizes were cut to fit a
-# machine shared with other builds; STEPS=3000 MORE_STEPS=1500 is ~35 minutes idle). Every number is seeded: a rerun gives
+# count). About 8 minutes on 2 idle cores (the default sizes were cut to fit a
+# machine shared with other builds; STEPS=2400 MORE_STEPS=1200 is ~30 minutes idle). Every number is seeded: a rerun gives
 # the same tables (times aside). Checkpoints and logs: build/text/.
 # Knobs (environment): STEPS (S), MORE_STEPS (S'), EVAL_WINDOWS, PK_SAMPLES, OUT, FAM.
 set -euo pipefail
@@ -29,8 +29,8 @@ RESULTS=${RESULTS:-docs/results}
 mkdir -p "$OUT" "$RESULTS"
 CORPUS="$OUT/kjv.txt"
 
-STEPS=${STEPS:-1000}          # S: from-scratch steps (and the BSWA base of the retrofit)
-MORE_STEPS=${MORE_STEPS:-500}  # S': the continuation, as BSWA or as the converted FAM
+STEPS=${STEPS:-600}          # S: from-scratch steps (and the BSWA base of the retrofit)
+MORE_STEPS=${MORE_STEPS:-300}  # S': the continuation, as BSWA or as the converted FAM
 EVAL_WINDOWS=${EVAL_WINDOWS:-48}
 PK_SAMPLES=${PK_SAMPLES:-40}
 PK_FILLERS=${PK_FILLERS:-0,32,128,512,2048}

@@ -74,6 +74,7 @@ int cmd_train(int argc, char** argv) {
     TrainState st;
     TrainConfig tc;
     Vocab vocab;
+    TextCorpus corpus;  // task text: the file, split, read before anything else can go wrong
     if (a.given("resume")) {
         std::map<std::string, std::string> meta;
         load_train_checkpoint(a.str("resume"), w, st, nullptr, &meta);
@@ -88,6 +89,7 @@ int cmd_train(int argc, char** argv) {
         if (a.given("task") && task != tc.task)
             throw UsageError("fam train: " + a.str("resume") + " was trained on " + tc.task + ", not " + task);
         if (a.given("data")) tc.data = a.str("data");
+        if (tc.task == "text") corpus = load_text_corpus(tc.data, tc.val_percent);
         if (a.given("steps")) tc.steps = (int)a.integer("steps", 1, 100000000);
         std::printf("resuming %s at step %ld of %d\n", a.str("resume").c_str(), st.step, tc.steps);
     } else {
@@ -98,6 +100,9 @@ int cmd_train(int argc, char** argv) {
             tc.data = a.str("data");
             tc.window = (int)a.integer("window", 1, 1 << 24);
             tc.val_percent = (float)a.number("val-percent", 1e-6, 99.999);
+            corpus = load_text_corpus(tc.data, tc.val_percent);
+            TextSource check(corpus, tc.window);      // throws if either split is shorter than a window
+            validation_starts(corpus, tc.window, 1);
         } else if (a.given("data")) {
             throw UsageError("fam train: --data is for --task text");
         }
@@ -168,11 +173,9 @@ int cmd_train(int argc, char** argv) {
     // the task: where the sequences come from, what the checkpoint says about it
     std::unique_ptr<ExampleSource> source;
     std::map<std::string, std::string> task_meta;
-    TextCorpus corpus;
     std::vector<int> val_edges;
     int val_windows = 0;
     if (tc.task == "text") {
-        corpus = load_text_corpus(tc.data, tc.val_percent);
         source.reset(new TextSource(corpus, tc.window));
         val_windows = (int)std::min<long>(a.integer("val-windows", 1, 1 << 20),
                                           (long)validation_starts(corpus, tc.window, 1 << 30).size());
@@ -331,7 +334,12 @@ int cmd_eval(int argc, char** argv) {
     TrainState st;
     Vocab vocab;
     std::map<std::string, std::string> meta;
-    load_train_checkpoint(a.str("model"), w, st, &vocab, &meta);
+    load_train_checkpoint(a.str("model"), w, st, nullptr, &meta);
+    if (is_text_model(meta))
+        throw UsageError("fam eval: " + a.str("model") + " is a text model: use --task text --data FILE");
+    if (!meta.count("task.vocab"))
+        throw std::invalid_argument(a.str("model") + ": no task vocabulary in the metadata (not a `fam train` checkpoint)");
+    vocab = Vocab::deserialize(meta["task.vocab"]);
     int digits = meta.count("task.key_digits") ? std::stoi(meta["task.key_digits"]) : 5;
     std::vector<long long> fillers = a.int_list("filler");
     for (long long f : fillers)
