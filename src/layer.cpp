@@ -81,9 +81,9 @@ void out_forward(float* out, OutCache& c, const float* resid, const float* att, 
     linear_forward(c.h.data(), c.an.data(), w.w1, R, D, Dff);
     if (c.keep_tanh) {  // training: keep tanh for out_backward (same numbers as gelu_forward)
         grow(c.th, (size_t)R * Dff);
-        gelu_forward_keep_tanh(c.g.data(), c.th.data(), c.h.data(), R * Dff);
+        gelu_forward_keep_tanh(c.g.data(), c.th.data(), c.h.data(), (int64_t)R * Dff);
     } else {
-        gelu_forward(c.g.data(), c.h.data(), R * Dff);
+        gelu_forward(c.g.data(), c.h.data(), (int64_t)R * Dff);
     }
     linear_forward(out, c.g.data(), w.w2, R, Dff, D);
     for (size_t i = 0; i < (size_t)R * D; i++) out[i] += c.a[i];
@@ -102,9 +102,9 @@ void out_backward(float* dresid, float* datt, LayerWeights& dw, const float* dou
     std::memcpy(da.data(), dout, sizeof(float) * R * D);
     linear_backward(dg.data(), dw.w2, dout, c.g.data(), w.w2, R, Dff, D);
     if (c.keep_tanh)  // the tanh the forward kept: no exp here
-        gelu_backward_from_tanh(dh.data(), dg.data(), c.h.data(), c.th.data(), R * Dff);
+        gelu_backward_from_tanh(dh.data(), dg.data(), c.h.data(), c.th.data(), (int64_t)R * Dff);
     else
-        gelu_backward(dh.data(), dg.data(), c.h.data(), R * Dff);
+        gelu_backward(dh.data(), dg.data(), c.h.data(), (int64_t)R * Dff);
     linear_backward(dan.data(), dw.w1, dh.data(), c.an.data(), w.w1, R, D, Dff);
     layernorm_backward(da.data(), dw.ln2_g, dw.ln2_b, dan.data(), c.a.data(), c.ln2_mean.data(),
                        c.ln2_rstd.data(), w.ln2_g, R, D);

@@ -103,16 +103,16 @@ static const float kGeluScale = 0.7978845608028654f;  // sqrt(2/pi)
 // underflow gives -1; absolute error ~1e-7.
 static inline float fast_tanh(float u) { return 1.0f - 2.0f / (std::exp(2.0f * u) + 1.0f); }
 
-void gelu_forward(float* out, const float* x, int n) {
-    for (int i = 0; i < n; i++) {
+void gelu_forward(float* out, const float* x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
         float u = kGeluScale * (x[i] + 0.044715f * x[i] * x[i] * x[i]);
         out[i] = 0.5f * x[i] * (1.0f + fast_tanh(u));
     }
 }
 
-void gelu_backward(float* dx, const float* dout, const float* x, int n) {
+void gelu_backward(float* dx, const float* dout, const float* x, int64_t n) {
     // d/dx [0.5 x (1 + tanh u)] = 0.5 (1 + tanh u) + 0.5 x sech^2(u) du/dx
-    for (int i = 0; i < n; i++) {
+    for (int64_t i = 0; i < n; i++) {
         float xi = x[i];
         float u = kGeluScale * (xi + 0.044715f * xi * xi * xi);
         float th = fast_tanh(u);
@@ -125,16 +125,16 @@ void gelu_backward(float* dx, const float* dout, const float* x, int n) {
 // The training path's siblings: the same arithmetic, with tanh(u) kept from the forward
 // so that the backward needs no exp (bit-identical to gelu_forward / gelu_backward;
 // tests/test_fast_paths.cpp holds them to it).
-void gelu_forward_keep_tanh(float* out, float* th, const float* x, int n) {
-    for (int i = 0; i < n; i++) {
+void gelu_forward_keep_tanh(float* out, float* th, const float* x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
         float u = kGeluScale * (x[i] + 0.044715f * x[i] * x[i] * x[i]);
         th[i] = fast_tanh(u);
         out[i] = 0.5f * x[i] * (1.0f + th[i]);
     }
 }
 
-void gelu_backward_from_tanh(float* dx, const float* dout, const float* x, const float* th, int n) {
-    for (int i = 0; i < n; i++) {
+void gelu_backward_from_tanh(float* dx, const float* dout, const float* x, const float* th, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
         float xi = x[i];
         float du = kGeluScale * (1.0f + 3.0f * 0.044715f * xi * xi);
         float grad = 0.5f * (1.0f + th[i]) + 0.5f * xi * (1.0f - th[i] * th[i]) * du;

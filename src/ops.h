@@ -34,12 +34,12 @@ void layernorm_backward(float* dx, float* dg, float* db, const float* dout, cons
 
 // ---- GELU, tanh approximation ------------------------------------------------
 // gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); n elements
-void gelu_forward(float* out, const float* x, int n);
-void gelu_backward(float* dx, const float* dout, const float* x, int n);
+void gelu_forward(float* out, const float* x, int64_t n);
+void gelu_backward(float* dx, const float* dout, const float* x, int64_t n);
 // Fast-path siblings for training, bit-identical to the two above: the forward also
 // keeps th [n] = tanh(u), and the backward uses it instead of recomputing (no exp).
-void gelu_forward_keep_tanh(float* out, float* th, const float* x, int n);
-void gelu_backward_from_tanh(float* dx, const float* dout, const float* x, const float* th, int n);
+void gelu_forward_keep_tanh(float* out, float* th, const float* x, int64_t n);
+void gelu_backward_from_tanh(float* dx, const float* dout, const float* x, const float* th, int64_t n);
 
 // ---- RoPE, rotate-half pairing, per head --------------------------------------
 // x, out [T, H*Dh] (out may equal x); pos [T] float positions; theta_i = base^(-2i/Dh):
