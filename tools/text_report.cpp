@@ -174,7 +174,7 @@ int run(int argc, char** argv) {
        << "- Evaluation: " << ev(models[0])["windows"].get<int>() << " consecutive validation windows of "
        << ev(models[0])["window"].get<int>()
        << " bytes (4x the training window), the same for every model; loss by position bucket inside the "
-          "window. Whole run: " << fmt(a.number("total-seconds") / 60.0, 1) << " min wall clock.\n\n";
+          "window. Times are wall clock on a machine that may have been running other work. Whole run: " << fmt(a.number("total-seconds") / 60.0, 1) << " min wall clock.\n\n";
 
     md << "## Validation loss\n\n"
        << "| model | parameters added | train min | bits/byte | next-byte accuracy | positions < 128 | positions >= 128 |\n"
@@ -228,6 +228,25 @@ int run(int argc, char** argv) {
            << fmt(first) << " bits/byte, the last " << (bk.back()["to"].get<int>() - bk.back()["from"].get<int>())
            << " bytes " << fmt(last) << " (context gain " << fmt(first - last) << ").\n";
     }
+    // where each model finds its easiest bucket: the same place for all says it is the text, not the model
+    {
+        std::vector<int> easiest;
+        for (const std::string& m : models) {
+            const json& bk = ev(m)["buckets"];
+            int best = 0;
+            for (int k = 1; k < (int)bk.size(); k++)
+                if (bk[k]["bits_per_byte"].get<double>() < bk[best]["bits_per_byte"].get<double>()) best = k;
+            easiest.push_back(best);
+        }
+        bool same = true;
+        for (int e : easiest) same = same && e == easiest[0];
+        if (same) {
+            const json& b = ev(models[0])["buckets"][easiest[0]];
+            md << "- Every model finds the same bucket easiest, [" << b["from"].get<int>() << ", "
+               << b["to"].get<int>() << "): the shape of the curves comes from the text of the validation "
+                  "windows as much as from context; compare models within a bucket.\n";
+        }
+    }
     // a verdict in words, from the far-context difference (b minus a, bits/byte)
     auto verdict = [&](const std::string& a_, const std::string& b_) {
         double d = bpb_from(ev(b_), 128) - bpb_from(ev(a_), 128);
@@ -243,7 +262,7 @@ int run(int argc, char** argv) {
           "47.0 (FAM) at 1B (Table 11), 52.4 vs 52.9 at 8B and 55.7 vs 57.2 at 24B (Table 1), after 50k "
           "fine-tuning steps on 8.5k-token sequences; the paper itself calls its long-context gains \"not yet "
           "substantial\". Our models are about 10^4 times smaller, read bytes rather than subwords and train for "
-          "minutes on 256-byte windows, so a Bible verse of context is most of what there is to use.\n\n";
+          "minutes on 256-byte windows.\n\n";
 
     md << "## PassKey in real text\n\n"
        << "\"The pass key is NNNNN. Remember it. NNNNN is the pass key.\" + held-out Bible text + \" What is the "
