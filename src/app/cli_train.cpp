@@ -182,10 +182,11 @@ int cmd_train(int argc, char** argv) {
         val_edges = {0, tc.window};
         task_meta = {{"task.tokenizer", kByteTokenizer}, {"task.vocab_size", std::to_string(kByteVocab)}};
         std::printf("text %s: %ld bytes; training split %ld bytes (unigram entropy %.3f bits/byte), validation "
-                    "split the last %g%% = %ld bytes (%d windows of %d scored per progress line)\n",
+                    "split the last %g%% = %ld bytes (unigram entropy %.3f bits/byte; %d windows of %d scored per "
+                    "progress line)\n",
                     tc.data.c_str(), corpus.size(), corpus.n_train,
                     unigram_entropy_bits(corpus.tokens, 0, corpus.n_train), (double)tc.val_percent, corpus.n_val(),
-                    val_windows, tc.window);
+                    unigram_entropy_bits(corpus.tokens, corpus.n_train, corpus.size()), val_windows, tc.window);
     } else {
         source.reset(new PasskeySource(tc, vocab, w.cfg.B));
         task_meta = {{"task.vocab", vocab.serialize()}, {"task.key_digits", std::to_string(tc.key_digits)}};
