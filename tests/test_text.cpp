@@ -4,13 +4,19 @@
 // converted model held exactly to the BSWA model's when the FAM keys are masked.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <set>
 
 #include "fam_layer.h"
 #include "model.h"
 #include "ops.h"
+#include "app/checkpoint.h"
+#include "app/cli.h"
 #include "app/convert.h"
 #include "app/text.h"
 #include "app/train.h"
@@ -302,4 +308,52 @@ TEST_CASE("convert: with the FAM keys masked out, the converted model's token pa
         model_forward(cf, f, tokens.data(), (int)tokens.size());
         CHECK(max_abs_diff(with_fam, cf.logits) < 1e-5);
     }
+}
+
+// `fam convert ARGS` in-process, its stdout sent to /dev/null.
+static int run_convert(std::vector<std::string> args) {
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(&a[0]);
+    std::fflush(stdout);
+    int saved = dup(1), null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    close(null);
+    struct Restore {
+        int fd;
+        ~Restore() {
+            std::fflush(stdout);
+            dup2(fd, 1);
+            close(fd);
+        }
+    } restore{saved};
+    return cmd_convert((int)argv.size(), argv.data());
+}
+
+TEST_CASE("convert: fam convert keeps the task metadata, drops the optimizer and training state, refuses nonsense") {
+    TempDir dir("fam_test_convert");
+    FamConfig bc = make_cfg(AttentionKind::Bswa, 4, 1, 0, kByteVocab, 8, 2, 1, 12);
+    ModelWeights b = random_model(bc, 3);
+    TrainState st;
+    st.step = 7;
+    st.opt = AdamW(AdamWConfig(), b.buffer.size());  // a checkpoint with optimizer moments
+    TrainConfig tc;
+    tc.task = "text";
+    const std::string in = dir.path + "/bswa.safetensors", out = dir.path + "/fam.safetensors";
+    save_train_checkpoint(in, b, st, tc, std::map<std::string, std::string>{{"task.tokenizer", kByteTokenizer}});
+    REQUIRE(run_convert({"--model", in, "--attention", "fam", "--fam", "3", "--out", out}) == 0);
+    SafeTensors f = safetensors_load(out);
+    CHECK(is_text_model(f.metadata));
+    CHECK(f.metadata.at("task") == "text");
+    CHECK(f.metadata.count("converted_from") == 1);
+    CHECK(f.metadata.count("train.step") == 0);
+    CHECK(f.metadata.count("train.config") == 0);
+    CHECK(f.tensors.count("optim.m") == 0);
+    ModelWeights w = model_from_safetensors(f);
+    CHECK(w.buffer.size() == b.buffer.size() + 3 * 8);
+    // nonsense: F <= 0, another attention, a FAM model, a missing file
+    CHECK_THROWS_AS(run_convert({"--model", in, "--fam", "0", "--out", out}), UsageError);
+    CHECK_THROWS_AS(run_convert({"--model", in, "--attention", "bswa", "--fam", "2", "--out", out}), UsageError);
+    CHECK_THROWS_WITH_AS(run_convert({"--model", out, "--fam", "2", "--out", dir.path + "/x.safetensors"}),
+                         doctest::Contains("already a FAM model"), std::invalid_argument);
+    CHECK_THROWS(run_convert({"--model", dir.path + "/missing.safetensors", "--fam", "2", "--out", out}));
 }
