@@ -30,12 +30,15 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "temp_dir.h"
 #include "weights.h"
 #include "app/checkpoint.h"
 #include "app/safe_file.h"
 #include "app/safetensors.h"
 #include "app/state_file.h"
+#include "app/train.h"
 
 namespace fs = std::filesystem;
 
@@ -545,6 +548,147 @@ TEST_CASE("hostile: Ctrl-C during fam stream saves a state that resumes, exit 13
     ModelWeights w = load_model(m);
     fam_state_load(s, st, w);
     CHECK(st.pos == 5);
+}
+
+// ---- fam train / fam eval ------------------------------------------------------------
+
+// A tiny PassKey training run's flags (one layer of width 8: a step takes milliseconds).
+static std::vector<std::string> tiny_train(const std::string& out, const std::string& steps) {
+    return {"train", "--d-model", "8", "--heads", "2", "--layers", "1", "--d-ff", "16", "--block", "4", "--fam", "2",
+            "--filler", "0:4", "--batch", "2", "--threads", "1", "--steps", steps, "--out", out};
+}
+
+TEST_CASE("hostile: fam train re-checks a resumed run's settings, checks --out first; eval --json is only JSON") {
+    TempDir dir("fam_hostile");
+    const std::string d = dir.path, ck = d + "/ck.st";
+    Result made = run_fam(tiny_train(ck, "2"), d);
+    REQUIRE_MESSAGE(made.code == 0, made.err);
+    const SafeTensors good = safetensors_load(ck);
+    const int before = g_cases;
+    // a checkpoint's training settings are held to the flags' ranges
+    nlohmann::json cfg = nlohmann::json::parse(good.metadata.at("train.config"));
+    for (const auto& bad : std::vector<std::pair<std::string, nlohmann::json>>{
+             {"batch", 2147483647}, {"key_digits", 100000000}, {"steps", 0}, {"lr", -1.0},
+             {"rsp", 2.0}, {"filler_max", -3}, {"window", 0}, {"schedule", "sideways"}}) {
+        nlohmann::json c = cfg;
+        c[bad.first] = bad.second;
+        spit(d + "/bad.st", with_meta(good, "train.config", c.dump()));
+        refused({"train", "--resume", d + "/bad.st", "--out", d + "/o.st"}, 0, bad.first, d);
+    }
+    for (const char* step : {"-5", "1e3", "", "99999999999999999999"}) {
+        spit(d + "/bad.st", with_meta(good, "train.step", step));
+        refused({"train", "--resume", d + "/bad.st", "--out", d + "/o.st"}, 0, "train.step", d);
+    }
+    spit(d + "/bad.st", with_meta(good, "task.key_digits", "100000000"));
+    refused({"eval", "--model", d + "/bad.st", "--filler", "0"}, 0, "task.key_digits", d);
+    // a flag that a resumed run would ignore is refused instead
+    refused({"train", "--resume", ck, "--d-model", "32", "--out", d + "/o.st"}, 2, "cannot change a resumed run", d);
+    refused({"train", "--resume", ck, "--batch", "8", "--out", d + "/o.st"}, 2, "--batch", d);
+    // the output is checked before training (10^8 steps would end in the 10 s alarm)
+    std::vector<std::string> long_run = tiny_train(d + "/missing/dir/out.st", "100000000");
+    refused(long_run, 0, "--out", d);
+    long_run.back() = "/dev/full";
+    refused(long_run, 0, "/dev/full", d);
+    std::vector<std::string> init = tiny_train(ck, "1");
+    init.erase(init.begin() + 1, init.begin() + 13);  // the shape comes from --init
+    init.insert(init.begin() + 1, {"--init", ck});
+    refused(init, 2, "same file", d);
+    MESSAGE((g_cases - before) << " train/eval cases");
+    // --json: stdout is exactly one JSON line, the table goes to stderr
+    Result r = run_fam({"eval", "--model", ck, "--filler", "0,4", "--samples", "2", "--json"}, d);
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1);
+    nlohmann::json j;
+    CHECK_NOTHROW(j = nlohmann::json::parse(r.out));
+    CHECK(j.at("accuracy").size() == 2);
+    CHECK(r.err.find("filler") != std::string::npos);  // the human table
+    // resuming into the same file is allowed: the checkpoint moves on
+    Result on = run_fam({"train", "--resume", ck, "--out", ck, "--steps", "3"}, d);
+    CHECK_MESSAGE(on.code == 0, on.err);
+    CHECK(safetensors_load(ck).metadata.at("train.step") == "3");
+}
+
+// Starts `fam args...` with stdout on a pipe (returned in *out_fd) and stderr into err.
+static pid_t spawn_fam(const std::vector<std::string>& args, const std::string& err, int* out_fd) {
+    static const std::string bin = fam_binary();
+    int p[2];
+    REQUIRE(pipe(p) == 0);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        alarm(30);
+        int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(p[1], 1);
+        dup2(e, 2);
+        close(p[0]);
+        std::vector<char*> argv{const_cast<char*>(bin.c_str())};
+        for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        execv(bin.c_str(), argv.data());
+        _exit(127);
+    }
+    close(p[1]);
+    *out_fd = p[0];
+    return pid;
+}
+
+// Reads the child's stdout until `lines` lines starting with "step" went by.
+static void wait_for_steps(int fd, int lines) {
+    std::string seen;
+    char buf[4096];
+    int count = 0;
+    while (count < lines) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0) break;
+        seen.append(buf, (size_t)n);
+        count = 0;
+        for (size_t at = seen.find("\nstep"); at != std::string::npos; at = seen.find("\nstep", at + 1)) count++;
+    }
+}
+
+TEST_CASE("hostile: Ctrl-C during fam train saves a checkpoint that resumes (exit 130); kill -9 never breaks one") {
+    TempDir dir("fam_hostile");
+    const std::string d = dir.path, ck = d + "/ck.st", err = d + "/stderr.txt";
+    std::vector<std::string> args = tiny_train(ck, "100000000");
+    args.insert(args.end(), {"--log-every", "1"});
+    int fd = -1;
+    pid_t pid = spawn_fam(args, err, &fd);
+    wait_for_steps(fd, 3);
+    kill(pid, SIGINT);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    close(fd);
+    INFO("stderr: " << slurp(err));
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 130);
+    CHECK(slurp(err).find("interrupted at step") != std::string::npos);
+    ModelWeights w;
+    TrainState st;
+    REQUIRE_NOTHROW(load_train_checkpoint(ck, w, st, nullptr));
+    CHECK(st.step >= 3);
+    Result r = run_fam({"train", "--resume", ck, "--out", ck, "--steps", std::to_string(st.step + 2)}, d);
+    CHECK_MESSAGE(r.code == 0, r.err);
+    TrainState after;
+    load_train_checkpoint(ck, w, after, nullptr);
+    CHECK(after.step == st.step + 2);
+    // kill -9 while a checkpoint is saved every step: what is on disk always loads
+    args.insert(args.end(), {"--save-every", "1"});
+    int kills = 0;
+    for (int delay_ms : {0, 3, 17, 41}) {
+        kills++;
+        pid = spawn_fam(args, err, &fd);
+        wait_for_steps(fd, 2);
+        usleep(1000 * delay_ms);
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        close(fd);
+        CHECK(WIFSIGNALED(status));
+        TrainState s;
+        CHECK_NOTHROW(load_train_checkpoint(ck, w, s, nullptr));
+        int temps = 0;
+        for (const auto& e : fs::directory_iterator(d)) temps += e.path().filename().string().find(".tmp.") != std::string::npos;
+        CHECK(temps <= kills);  // at most one per kill (the save it cut short), never in place of ck
+    }
 }
 
 // ---- the safe-write API (src/app/safe_file.h) -----------------------------------------

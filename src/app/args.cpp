@@ -121,6 +121,13 @@ bool ArgParser::parse(int argc, char** argv) {
 }
 
 bool ArgParser::has(const std::string& name) const { return values_.count(name) > 0; }
+std::vector<std::string> ArgParser::given_names() const {
+    std::vector<std::string> names;
+    for (const auto& kv : given_)
+        if (kv.second) names.push_back(kv.first);
+    return names;
+}
+
 bool ArgParser::given(const std::string& name) const { return given_.count(name) > 0; }
 bool ArgParser::flag_set(const std::string& name) const { return has(name); }
 

@@ -40,6 +40,7 @@ class ArgParser {
 
     bool has(const std::string& name) const;      // given on the command line or defaulted
     bool given(const std::string& name) const;    // given on the command line
+    std::vector<std::string> given_names() const; // every option given on the command line
     bool flag_set(const std::string& name) const;
     std::string str(const std::string& name) const;
     // Integer / float values, checked to be numbers and within [lo, hi].

@@ -11,6 +11,8 @@
 #include "app/args.h"
 #include "app/checkpoint.h"
 #include "app/cli.h"
+#include "app/interrupt.h"
+#include "app/safe_file.h"
 #include "app/text.h"
 #include "app/train.h"
 
@@ -69,6 +71,17 @@ int cmd_train(int argc, char** argv) {
     const std::string task = a.choice("task", {"passkey", "text"});
     if (a.given("resume") && a.given("init"))
         throw UsageError("fam train: --resume and --init exclude each other (resume continues a run, init starts one)");
+    // Nothing lost: the output must be writable before any training starts, and may not
+    // be the --init model (--out equal to --resume is fine: the checkpoint moves on).
+    const std::string out = a.str("out");
+    check_writable(out, "--out");
+    if (a.given("init")) refuse_same_file(a.str("init"), "--init", out, "--out");
+    if (a.given("resume"))  // a resumed run keeps its settings: say so rather than ignore a flag
+        for (const std::string& name : a.given_names())
+            if (name != "resume" && name != "out" && name != "steps" && name != "threads" && name != "log-every" &&
+                name != "save-every" && name != "data" && name != "task")
+                throw UsageError("fam train: --" + name + " cannot change a resumed run (its settings come from " +
+                                 a.str("resume") + "; only --steps, --threads, --log-every, --save-every, --data may)");
 
     ModelWeights w;
     TrainState st;
@@ -168,7 +181,6 @@ int cmd_train(int argc, char** argv) {
     tc.threads = (int)a.integer("threads", 1, 256);
     tc.log_every = (int)a.integer("log-every", 1, 100000000);
     tc.save_every = (int)a.integer("save-every", 0, 100000000);
-    const std::string out = a.str("out");
 
     // the task: where the sequences come from, what the checkpoint says about it
     std::unique_ptr<ExampleSource> source;
@@ -193,7 +205,16 @@ int cmd_train(int argc, char** argv) {
         if (tc.filler_min < 0 || tc.filler_max < tc.filler_min)
             throw std::invalid_argument("filler range must satisfy 0 <= MIN <= MAX");
     }
+    // the memory a step needs (the longest sequence, forward and backward caches for each
+    // of the batch's sequences), checked before the first step allocates it
+    long longest = tc.window;
+    if (tc.task == "passkey") {
+        Rng probe(0);
+        longest = (long)make_passkey_example(vocab, probe, tc.filler_max + w.cfg.B, tc.key_digits).tokens.size();
+    }
+    check_forward_resources(w.cfg, longest, 2 * tc.batch);
 
+    install_interrupt_handlers();
     auto start = std::chrono::steady_clock::now();
     long start_step = st.step, tokens = 0;
     double loss_sum = 0, acc_sum = 0, pen_sum = 0;
@@ -224,9 +245,14 @@ int cmd_train(int argc, char** argv) {
         }
         if (tc.save_every > 0 && s.step % tc.save_every == 0 && s.step < tc.steps)
             save_train_checkpoint(out, w, state, tc, task_meta);
-    });
+    }, [] { return interrupted(); });  // Ctrl-C / SIGTERM: stop after the step in flight
     save_train_checkpoint(out, w, st, tc, task_meta);
     double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (interrupted()) {
+        std::fprintf(stderr, "fam train: interrupted at step %ld of %d; wrote %s (continue: fam train --resume %s --out %s)\n",
+                     st.step, tc.steps, out.c_str(), out.c_str(), out.c_str());
+        return interrupt_exit_code();
+    }
     std::printf("wrote %s after %ld steps (%s)\n", out.c_str(), st.step, fmt_duration(el).c_str());
     return 0;
 }
@@ -307,7 +333,7 @@ int cmd_eval(int argc, char** argv) {
                             "columns on the right give each answer digit's accuracy on its own and, for\n"
                             "FAM models, the root-mean-square entry of each layer's FAM when the\n"
                             "question starts (how far the memory drifted over the filler).\n"
-                            "With --json the last line is {\"accuracy\": {\"L1\": a1, ...}, \"digit_accuracy\": {\"L1\": [d1, ...], ...},\n"
+                            "With --json stdout is one line {\"accuracy\": {\"L1\": a1, ...}, \"digit_accuracy\": {\"L1\": [d1, ...], ...},\n"
                             "\"fam_rms\": {\"L1\": [layer 0, ...], ...}} (fam_rms for FAM models only).\n\n"
                             "--task text --data FILE: the next-byte loss of a text model over long windows of the\n"
                             "file's validation split, by position bucket inside the window (how much the model\n"
@@ -320,7 +346,7 @@ int cmd_eval(int argc, char** argv) {
         .option("samples", "K", "passkey: examples per filler length", "50")
         .option("seed", "S", "seed of the evaluation examples", "1")
         .option("threads", "N", "examples evaluated in parallel", "2")
-        .flag("json", "passkey: print the accuracies as JSON on the last line; text: print ONLY JSON")
+        .flag("json", "print ONLY JSON on stdout (passkey: the table goes to stderr)")
         .option("data", "FILE", "text: the file (its validation split is scored)")
         .option("val-percent", "P", "text: the held-out share (default: the one the model trained with, else 5)")
         .option("window", "T", "text: tokens per validation window (long: beyond the training window)", "1024")
@@ -341,14 +367,21 @@ int cmd_eval(int argc, char** argv) {
     if (!meta.count("task.vocab"))
         throw std::invalid_argument(a.str("model") + ": no task vocabulary in the metadata (not a `fam train` checkpoint)");
     vocab = Vocab::deserialize(meta["task.vocab"]);
-    int digits = meta.count("task.key_digits") ? std::stoi(meta["task.key_digits"]) : 5;
+    const std::string digits_text = meta.count("task.key_digits") ? meta["task.key_digits"] : "5";
+    if (digits_text.empty() || digits_text.size() > 2 || digits_text.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(digits_text) < 1 || std::stoi(digits_text) > 64)
+        throw std::invalid_argument(a.str("model") + ": metadata task.key_digits = '" + digits_text.substr(0, 24) +
+                                    "' is not a digit count in [1, 64]");
+    const int digits = std::stoi(digits_text);
     std::vector<long long> fillers = a.int_list("filler");
     for (long long f : fillers)
         if (f < 0 || f > 100000000) throw UsageError("fam eval: --filler lengths must be in [0, 1e8], got " + std::to_string(f));
     int samples = (int)a.integer("samples", 1, 1000000);
     uint64_t seed = (uint64_t)a.integer("seed", 0);
     int threads = (int)a.integer("threads", 1, 256);
-    std::printf("%s: %s\n%10s %10s %10s %10s   %-*s%s\n", a.str("model").c_str(), w.cfg.describe().c_str(), "filler",
+    // with --json, stdout carries only the JSON line; the human table goes to stderr
+    FILE* table = a.flag_set("json") ? stderr : stdout;
+    std::fprintf(table, "%s: %s\n%10s %10s %10s %10s   %-*s%s\n", a.str("model").c_str(), w.cfg.describe().c_str(), "filler",
                 "tokens", "accuracy", "seconds", 5 * digits + 3, "per answer digit",
                 w.cfg.fam_len() > 0 ? "FAM rms per layer" : "");
     nlohmann::json acc = nlohmann::json::object(), per_digit = nlohmann::json::object(),
@@ -359,12 +392,12 @@ int cmd_eval(int argc, char** argv) {
         double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         Rng probe(0);
         int T = (int)make_passkey_example(vocab, probe, (int)f, digits).tokens.size();
-        std::printf("%10lld %10d %10.3f %10.1f  ", f, T, x.exact, s);
-        for (double d : x.digit) std::printf(" %.2f", d);
-        std::printf("   ");
-        for (double r : x.fam_rms) std::printf(" %.2f", r);
-        std::printf("\n");
-        std::fflush(stdout);
+        std::fprintf(table, "%10lld %10d %10.3f %10.1f  ", f, T, x.exact, s);
+        for (double d : x.digit) std::fprintf(table, " %.2f", d);
+        std::fprintf(table, "   ");
+        for (double r : x.fam_rms) std::fprintf(table, " %.2f", r);
+        std::fprintf(table, "\n");
+        std::fflush(table);
         acc[std::to_string(f)] = x.exact;
         per_digit[std::to_string(f)] = x.digit;
         if (!x.fam_rms.empty()) fam_rms[std::to_string(f)] = x.fam_rms;

@@ -93,7 +93,8 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Vocab&
 }
 
 void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const ExampleSource& source,
-           const std::function<void(const StepStats&, const TrainState&)>& on_step) {
+           const std::function<void(const StepStats&, const TrainState&)>& on_step,
+           const std::function<bool()>& stop) {
     const FamConfig& mc = w.cfg;
     const int K = cfg.batch, F = mc.fam_len();
     if (K < 1) throw std::invalid_argument("batch must be >= 1");
@@ -208,6 +209,7 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Exampl
         s.fam_penalty = (float)s_penalty;
         s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         on_step(s, st);
+        if (stop && stop()) break;  // after a whole step: the state resumes exactly here
     }
 }
 
@@ -292,7 +294,44 @@ TrainConfig train_config_from_json_text(const std::string& text) {
     c.data = j.value("data", std::string());
     c.window = j.value("window", 256);
     c.val_percent = j.value("val_percent", 5.0f);
+    validate_train_config(c);
     return c;
+}
+
+void validate_train_config(const TrainConfig& c) {
+    auto in = [](const char* field, double v, double lo, double hi) {
+        if (!(v >= lo && v <= hi)) {  // NaN fails too
+            char buf[200];
+            std::snprintf(buf, sizeof buf, "train.config: %s = %.9g is outside [%.9g, %.9g]", field, v, lo, hi);
+            throw std::invalid_argument(buf);
+        }
+    };
+    if (c.task != "passkey" && c.task != "text")
+        throw std::invalid_argument("train.config: task '" + c.task.substr(0, 40) + "' is not passkey or text");
+    // the same ranges as fam train's flags (src/app/cli_train.cpp)
+    in("filler_min", c.filler_min, 0, 1e7);
+    in("filler_max", c.filler_max, c.filler_min, 1e7);
+    in("curriculum", c.curriculum, 0, 1e8);
+    in("key_digits", c.key_digits, 1, 64);
+    in("lm_weight", c.lm_weight, 0, 1e6);
+    in("steps", c.steps, 1, 1e8);
+    in("batch", c.batch, 1, 1 << 16);
+    in("lr", c.opt.lr, 1e-12, 10);
+    in("beta1", c.opt.beta1, 0, 0.999999);
+    in("beta2", c.opt.beta2, 0, 0.999999);
+    in("weight_decay", c.opt.weight_decay, 0, 10);
+    in("clip", c.opt.clip, 0, 1e9);
+    in("warmup", c.opt.warmup, 0, 1e8);
+    if (c.opt.schedule != "constant" && c.opt.schedule != "cosine")
+        throw std::invalid_argument("train.config: schedule '" + c.opt.schedule.substr(0, 40) + "' is not constant or cosine");
+    in("rsp", c.rsp, 0, 1);
+    in("rsp_from", c.rsp_from, 0, 1e8);
+    in("tbptt", c.tbptt, 0, 1e8);
+    in("fam_l2", c.fam_l2, 0, 1e6);
+    in("fam_l1", c.fam_l1, 0, 1e6);
+    in("answer_cut", c.answer_cut, 0, 1);
+    in("window", c.window, 1, 1 << 24);
+    in("val_percent", c.val_percent, 1e-6, 99.999);
 }
 
 void save_train_checkpoint(const std::string& path, const ModelWeights& w, const TrainState& s,
@@ -326,6 +365,16 @@ void save_train_checkpoint(const std::string& path, const ModelWeights& w, const
     safetensors_save(path, st);
 }
 
+// A step count from the metadata: digits only, at most 1e12 (no sign, no junk).
+static long parse_meta_count(const std::string& path, const char* key, const std::string& text) {
+    const bool digits = !text.empty() && text.size() <= 12 &&
+                        text.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits)
+        throw std::invalid_argument(path + ": metadata " + key + " = '" + text.substr(0, 24) +
+                                    "' is not a step count (0 or more)");
+    return std::stol(text);
+}
+
 void load_train_checkpoint(const std::string& path, ModelWeights& w, TrainState& s, Vocab* vocab,
                            std::map<std::string, std::string>* metadata) {
     SafeTensors st = safetensors_load(path);
@@ -340,13 +389,13 @@ void load_train_checkpoint(const std::string& path, ModelWeights& w, TrainState&
     }
     auto step = st.metadata.find("train.step");
     if (step == st.metadata.end()) return;  // a model-only file: fresh training state
-    s.step = std::stol(step->second);
+    s.step = parse_meta_count(path, "train.step", step->second);
     s.rng_state = std::stoull(st.meta("train.rng"));
     const int n = (int)w.buffer.size();
     if (st.tensors.count("optim.m")) {
         s.opt.m.assign(st.get("optim.m", {n}).data, st.get("optim.m", {n}).data + n);
         s.opt.v.assign(st.get("optim.v", {n}).data, st.get("optim.v", {n}).data + n);
-        s.opt.step = std::stol(st.meta("optim.step"));
+        s.opt.step = parse_meta_count(path, "optim.step", st.meta("optim.step"));
     }
     if (st.tensors.count("train.rsp_fam")) {
         const Tensor& r = st.get("train.rsp_fam", {w.cfg.N, w.cfg.fam_len(), w.cfg.D});

@@ -126,9 +126,12 @@ void parallel_for(int n, int threads, const std::function<void(int)>& fn);
 
 // Trains w in place from `state` (fresh or loaded) until cfg.steps on the
 // sequences `source` draws. `on_step` is called after every step (progress
-// printing, periodic checkpoints).
+// printing, periodic checkpoints). `stop`, if given, is asked after every step
+// and ends training early when it says true (Ctrl-C: `fam train` then saves a
+// checkpoint that resumes exactly where it stopped).
 void train(ModelWeights& w, TrainState& state, const TrainConfig& cfg, const ExampleSource& source,
-           const std::function<void(const StepStats&, const TrainState&)>& on_step);
+           const std::function<void(const StepStats&, const TrainState&)>& on_step,
+           const std::function<bool()>& stop = nullptr);
 // The same on PassKey: train(w, state, cfg, PasskeySource(cfg, vocab, w.cfg.B), on_step).
 void train(ModelWeights& w, TrainState& state, const TrainConfig& cfg, const Vocab& vocab,
            const std::function<void(const StepStats&, const TrainState&)>& on_step);
@@ -147,7 +150,12 @@ void save_train_checkpoint(const std::string& path, const ModelWeights& w, const
 void load_train_checkpoint(const std::string& path, ModelWeights& w, TrainState& s, Vocab* vocab,
                            std::map<std::string, std::string>* metadata = nullptr);
 
-// The TrainConfig a checkpoint's train.config metadata holds.
+// Refuses a TrainConfig outside the ranges `fam train` accepts on its command line
+// (batch 1..65536, key digits 1..64, steps 1..1e8, ...), with one line naming the
+// field, its value and the range: a checkpoint's train.config is checked like flags.
+void validate_train_config(const TrainConfig& c);
+
+// The TrainConfig a checkpoint's train.config metadata holds (validated).
 TrainConfig train_config_from_json_text(const std::string& json);
 
 // PassKey accuracy at one filler length: exact match (every answer digit right)
