@@ -82,16 +82,17 @@ for name in fam bswa_m0 bswa_m1 bswa_m2 bswa_m1_sg; do
     n=$SAMPLES
     [ "$name" = fam ] && n=$FAM_SAMPLES
     echo "[$(now)s] evaluating $name"
+    # --json: the JSON line on stdout, the table on stderr (kept as the log)
     $FAM eval --model "$OUT/$name.safetensors" --filler "$FILLERS" --samples "$n" --seed 7 --threads 2 --json \
-        | tee "$OUT/$name.eval.log" | tail -n 1 > "$OUT/$name.eval.json"
-    grep -v '^{' "$OUT/$name.eval.log"
+        > "$OUT/$name.eval.json" 2> "$OUT/$name.eval.log"
+    cat "$OUT/$name.eval.log"
 done
 # where the block boundary falls in the answer: the FAM model at B = 16 consecutive lengths
 PHASE_FROM="${PHASE_FROM:-4096}"
 echo "[$(now)s] evaluating fam at fillers $PHASE_FROM..$((PHASE_FROM + 15)) (every place a block boundary can cut the answer)"
 $FAM eval --model "$OUT/fam.safetensors" --filler "$(seq -s, "$PHASE_FROM" $((PHASE_FROM + 15)))" --samples "$SAMPLES" \
-    --seed 7 --threads 2 --json | tee "$OUT/fam.phases.log" | tail -n 1 > "$OUT/fam.phases.json"
-grep -v '^{' "$OUT/fam.phases.log"
+    --seed 7 --threads 2 --json > "$OUT/fam.phases.json" 2> "$OUT/fam.phases.log"
+cat "$OUT/fam.phases.log"
 
 build/tools/passkey_report --dir "$OUT" --models fam,bswa_m0,bswa_m1,bswa_m2,bswa_m1_sg \
     --phases fam --notes tools/passkey_notes.md --json docs/results/passkey.json --md docs/results/passkey.md \
