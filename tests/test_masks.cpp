@@ -25,6 +25,7 @@
 #include "app/cli.h"
 #include "app/npy.h"
 #include "app/render.h"
+#include "run_cli.h"
 
 // stb_image decodes the PNGs the renderers write (its implementation: tests/stb_image.cpp)
 #include "stb_image.h"
@@ -67,26 +68,6 @@ static std::string tmp_path(const std::string& name) {
 }
 
 static bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
-
-// Calls a subcommand with C-style arguments, e.g. run_cli(cmd_mask, {"--kind", "nope"}),
-// with its stdout ("wrote FILE ...") sent to /dev/null so the test log stays clean.
-static int run_cli(int (*cmd)(int, char**), std::vector<std::string> args) {
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(&a[0]);
-    std::fflush(stdout);
-    int saved = dup(1), null = open("/dev/null", O_WRONLY);
-    dup2(null, 1);
-    close(null);
-    struct Restore {
-        int fd;
-        ~Restore() {
-            std::fflush(stdout);
-            dup2(fd, 1);
-            close(fd);
-        }
-    } restore{saved};
-    return cmd((int)argv.size(), argv.data());
-}
 
 // The message of the exception `f` throws ("" if it throws none).
 template <class E, class Fn>

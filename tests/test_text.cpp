@@ -21,6 +21,7 @@
 #include "app/text.h"
 #include "app/train.h"
 #include "model_util.h"
+#include "run_cli.h"
 #include "temp_dir.h"
 
 // A small structured text made here (tests never read a corpus from disk): short
@@ -311,23 +312,7 @@ TEST_CASE("convert: with the FAM keys masked out, the converted model's token pa
 }
 
 // `fam convert ARGS` in-process, its stdout sent to /dev/null.
-static int run_convert(std::vector<std::string> args) {
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(&a[0]);
-    std::fflush(stdout);
-    int saved = dup(1), null = open("/dev/null", O_WRONLY);
-    dup2(null, 1);
-    close(null);
-    struct Restore {
-        int fd;
-        ~Restore() {
-            std::fflush(stdout);
-            dup2(fd, 1);
-            close(fd);
-        }
-    } restore{saved};
-    return cmd_convert((int)argv.size(), argv.data());
-}
+static int run_convert(std::vector<std::string> args) { return run_cli(cmd_convert, std::move(args)); }
 
 TEST_CASE("convert: fam convert keeps the task metadata, drops the optimizer and training state, refuses nonsense") {
     TempDir dir("fam_test_convert");
