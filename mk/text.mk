@@ -8,5 +8,5 @@
 text-corpus: ## install the text corpus packages (bible-kjv-text, bible-kjv)
 	@bash tools/install-deps.sh bible-kjv-text bible-kjv
 
-reproduce-text: text-corpus $(BUILD)/fam $(BUILD)/tools/text_report ## train BSWA and FAM on the King James Bible, retrofit FAM onto BSWA, write docs/results/text.* (23 min measured on the 2 shared cores; less when idle)
+reproduce-text: text-corpus $(BUILD)/fam $(BUILD)/tools/text_report ## train BSWA and FAM on the King James Bible, retrofit FAM onto BSWA, write docs/results/text.* (7 min from a fresh clone on 2 idle cores, build included)
 	@FAM=$(BUILD)/fam REPORT=$(BUILD)/tools/text_report OUT=$(BUILD)/text bash tools/reproduce_text.sh
