@@ -13,21 +13,12 @@
 #include "fam_state.h"
 #include "weights.h"
 #include "app/args.h"
+#include "model_util.h"
 
 namespace {
 
 FamConfig small() {
-    FamConfig c;
-    c.V = 16;
-    c.D = 16;
-    c.H = 2;
-    c.N = 2;
-    c.Dff = 32;
-    c.attention = AttentionKind::Fam;
-    c.B = 4;
-    c.M = 1;
-    c.F = 2;
-    return c;
+    return make_cfg(AttentionKind::Fam, /*B=*/4, /*M=*/1, /*F=*/2, /*V=*/16, /*D=*/16, /*H=*/2, /*N=*/2, /*Dff=*/32);
 }
 
 std::string refusal(const FamConfig& c) {

@@ -32,6 +32,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model_util.h"
 #include "temp_dir.h"
 #include "weights.h"
 #include "app/checkpoint.h"
@@ -137,18 +138,8 @@ void refused(const std::vector<std::string>& args, int code, const std::string& 
 
 // ---- files to attack ---------------------------------------------------------------
 
-FamConfig tiny(AttentionKind k = AttentionKind::Fam) {
-    FamConfig c;
-    c.V = 8;
-    c.D = 8;
-    c.H = 2;
-    c.N = 1;
-    c.Dff = 16;
-    c.attention = k;
-    c.B = 2;
-    c.M = 1;
-    c.F = k == AttentionKind::Fam ? 2 : 0;
-    return c;
+FamConfig tiny(AttentionKind k = AttentionKind::Fam) {  // F = 2 for fam, 0 otherwise
+    return make_cfg(k, /*B=*/2, /*M=*/1, /*F=*/2, /*V=*/8, /*D=*/8, /*H=*/2, /*N=*/1, /*Dff=*/16);
 }
 
 std::string le64(uint64_t v) {
@@ -162,6 +153,52 @@ std::string with_meta(const SafeTensors& model, const std::string& key, const st
     SafeTensors st = model;
     st.metadata[key] = value;
     return safetensors_serialize(st);
+}
+
+// Starts `fam args...` in the background with stdout on a pipe (its read end returned in
+// *out_fd) and stderr into the file `err`, for tests that signal a running command.
+pid_t spawn_fam(const std::vector<std::string>& args, const std::string& err, int* out_fd, int alarm_s = 30) {
+    static const std::string bin = fam_binary();
+    int p[2];
+    REQUIRE(pipe(p) == 0);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        alarm(alarm_s);  // a hang becomes SIGALRM
+        int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(p[1], 1);
+        dup2(e, 2);
+        close(p[0]);
+        std::vector<char*> argv{const_cast<char*>(bin.c_str())};
+        for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        execv(bin.c_str(), argv.data());
+        _exit(127);
+    }
+    close(p[1]);
+    *out_fd = p[0];
+    return pid;
+}
+
+// Reads the child's stdout until `lines` lines starting with "step" went by.
+void wait_for_steps(int fd, int lines) {
+    std::string seen;
+    char buf[4096];
+    int count = 0;
+    while (count < lines) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0) break;
+        seen.append(buf, (size_t)n);
+        count = 0;
+        for (size_t at = seen.find("\nstep"); at != std::string::npos; at = seen.find("\nstep", at + 1)) count++;
+    }
+}
+
+// The temporary files (NAME.tmp.<pid>.<random>) the safe writes left in `dir`.
+int temp_files(const std::string& dir) {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(dir)) n += e.path().filename().string().find(".tmp.") != std::string::npos;
+    return n;
 }
 
 }  // namespace
@@ -517,19 +554,9 @@ TEST_CASE("hostile: Ctrl-C during fam stream saves a state that resumes, exit 13
         save_model(m, w);
     }
     REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
-    const std::string bin = fam_binary(), err = d + "/stderr.txt";
-    pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        alarm(20);
-        int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int o = open("/dev/null", O_WRONLY);
-        dup2(o, 1);
-        dup2(e, 2);
-        execl(bin.c_str(), bin.c_str(), "stream", "--model", m.c_str(), "--tokens-file", fifo.c_str(), "--state-out",
-              s.c_str(), (char*)nullptr);
-        _exit(127);
-    }
+    const std::string err = d + "/stderr.txt";
+    int out = -1;
+    pid_t pid = spawn_fam({"stream", "--model", m, "--tokens-file", fifo, "--state-out", s}, err, &out, 20);
     int fd = open(fifo.c_str(), O_WRONLY);  // returns once fam has opened the other end
     REQUIRE(fd >= 0);
     const std::string five = "1 2 3 4 5 ";
@@ -539,6 +566,7 @@ TEST_CASE("hostile: Ctrl-C during fam stream saves a state that resumes, exit 13
     int status = 0;
     waitpid(pid, &status, 0);
     close(fd);
+    close(out);
     INFO("stderr: " << slurp(err));
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 130);
@@ -608,44 +636,6 @@ TEST_CASE("hostile: fam train re-checks a resumed run's settings, checks --out f
     CHECK(safetensors_load(ck).metadata.at("train.step") == "3");
 }
 
-// Starts `fam args...` with stdout on a pipe (returned in *out_fd) and stderr into err.
-static pid_t spawn_fam(const std::vector<std::string>& args, const std::string& err, int* out_fd) {
-    static const std::string bin = fam_binary();
-    int p[2];
-    REQUIRE(pipe(p) == 0);
-    pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        alarm(30);
-        int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(p[1], 1);
-        dup2(e, 2);
-        close(p[0]);
-        std::vector<char*> argv{const_cast<char*>(bin.c_str())};
-        for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        execv(bin.c_str(), argv.data());
-        _exit(127);
-    }
-    close(p[1]);
-    *out_fd = p[0];
-    return pid;
-}
-
-// Reads the child's stdout until `lines` lines starting with "step" went by.
-static void wait_for_steps(int fd, int lines) {
-    std::string seen;
-    char buf[4096];
-    int count = 0;
-    while (count < lines) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n <= 0) break;
-        seen.append(buf, (size_t)n);
-        count = 0;
-        for (size_t at = seen.find("\nstep"); at != std::string::npos; at = seen.find("\nstep", at + 1)) count++;
-    }
-}
-
 TEST_CASE("hostile: Ctrl-C during fam train saves a checkpoint that resumes (exit 130); kill -9 never breaks one") {
     TempDir dir("fam_hostile");
     const std::string d = dir.path, ck = d + "/ck.st", err = d + "/stderr.txt";
@@ -685,9 +675,7 @@ TEST_CASE("hostile: Ctrl-C during fam train saves a checkpoint that resumes (exi
         CHECK(WIFSIGNALED(status));
         TrainState s;
         CHECK_NOTHROW(load_train_checkpoint(ck, w, s, nullptr));
-        int temps = 0;
-        for (const auto& e : fs::directory_iterator(d)) temps += e.path().filename().string().find(".tmp.") != std::string::npos;
-        CHECK(temps <= kills);  // at most one per kill (the save it cut short), never in place of ck
+        CHECK(temp_files(d) <= kills);  // at most one per kill (the save it cut short), never in place of ck
     }
 }
 
@@ -709,9 +697,7 @@ TEST_CASE("hostile: safe_write_file never follows a planted symlink, never clobb
     CHECK(slurp(out + ".tmp") == "mine");
     CHECK(slurp(out) == "newer");
     // no temporary file is left behind
-    int files = 0;
-    for (const auto& e : fs::directory_iterator(dir.path)) files += e.path().filename().string().find(".tmp.") != std::string::npos;
-    CHECK(files == 0);
+    CHECK(temp_files(dir.path) == 0);
 }
 
 TEST_CASE("hostile: a failed write leaves the old file and no temporary file; messages name the path") {

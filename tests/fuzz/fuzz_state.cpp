@@ -23,20 +23,12 @@
 #include "app/safetensors.h"
 #include "app/state_file.h"
 #include "fuzz_util.h"
+#include "../model_util.h"  // make_cfg
 
 static const ModelWeights& seed_model() {
     static ModelWeights w = [] {
-        FamConfig c;
-        c.V = 5;
-        c.D = 4;
-        c.H = 2;
-        c.N = 2;
-        c.Dff = 4;
-        c.attention = AttentionKind::Fam;
-        c.B = 2;
-        c.M = 1;
-        c.F = 2;
-        ModelWeights m(c);
+        ModelWeights m(make_cfg(AttentionKind::Fam, /*B=*/2, /*M=*/1, /*F=*/2, /*V=*/5, /*D=*/4, /*H=*/2, /*N=*/2,
+                                /*Dff=*/4));
         init_weights(m, 1);  // as `fam init --seed 1`
         return m;
     }();
