@@ -224,3 +224,72 @@ TEST_CASE("train: PasskeySource draws exactly the PassKey examples of the filler
     }
     CHECK(a.state == b.state);
 }
+
+TEST_CASE("train: --rsp-ramp (DEVIATION) grows the RSP probability linearly, and only when asked") {
+    TrainConfig tc;
+    tc.rsp = 0.8f;
+    tc.rsp_from = 100;
+    // no ramp: the paper's constant p from rsp_from on
+    CHECK(rsp_probability(tc, 99) == 0.0f);
+    CHECK(rsp_probability(tc, 100) == 0.8f);
+    CHECK(rsp_probability(tc, 5000) == 0.8f);
+    // ramp over 400 steps: 0 at step 100, half-way at 300, p from 500 on
+    tc.rsp_ramp = 400;
+    CHECK(rsp_probability(tc, 99) == 0.0f);
+    CHECK(rsp_probability(tc, 100) == 0.0f);
+    CHECK(rsp_probability(tc, 300) == doctest::Approx(0.4f));
+    CHECK(rsp_probability(tc, 500) == 0.8f);
+    CHECK(rsp_probability(tc, 90000) == 0.8f);
+    tc.rsp = 0.0f;  // RSP off: the ramp changes nothing
+    CHECK(rsp_probability(tc, 300) == 0.0f);
+
+    // training: with the ramp, the steps that start from a carried-in FAM become more
+    // frequent; without it every step from rsp_from on may. Same seed, same draws.
+    Vocab vocab = passkey_vocab();
+    TrainConfig t;
+    t.filler_min = 0;
+    t.filler_max = 4;
+    t.steps = 60;
+    t.batch = 1;
+    t.rsp = 1.0f;
+    t.rsp_from = 0;
+    t.seed = 3;
+    t.threads = 1;
+    auto used = [&](const TrainConfig& c) {
+        ModelWeights w(tiny_cfg());
+        init_weights(w, c.seed);
+        TrainState st;
+        std::vector<int> u;
+        train(w, st, c, vocab, [&](const StepStats& s, const TrainState&) { u.push_back(s.rsp_used ? 1 : 0); });
+        return u;
+    };
+    std::vector<int> constant = used(t);
+    t.rsp_ramp = 60;
+    std::vector<int> ramped = used(t);
+    REQUIRE(constant.size() == 60);
+    REQUIRE(ramped.size() == 60);
+    int c_first = 0, r_first = 0, r_last = 0;
+    for (int i = 0; i < 30; i++) c_first += constant[i], r_first += ramped[i], r_last += ramped[30 + i];
+    CHECK(constant[0] == 0);         // nothing to pass at the very first step
+    CHECK(c_first == 29);            // p = 1: every later step
+    CHECK(r_first < r_last);         // the ramp: rarer early than late
+    CHECK(r_first < c_first);
+
+    // the option survives a checkpoint's train.config, and a run without it writes no key
+    // (so files made before the option existed are unchanged)
+    const std::string path = "/tmp/fam_test_rsp_ramp.safetensors";
+    ModelWeights w(tiny_cfg());
+    init_weights(w, 1);
+    TrainState st;
+    save_train_checkpoint(path, w, st, t, vocab);
+    std::map<std::string, std::string> meta;
+    ModelWeights w2;
+    TrainState st2;
+    load_train_checkpoint(path, w2, st2, nullptr, &meta);
+    CHECK(train_config_from_json_text(meta.at("train.config")).rsp_ramp == 60);
+    t.rsp_ramp = 0;
+    save_train_checkpoint(path, w, st, t, vocab);
+    load_train_checkpoint(path, w2, st2, nullptr, &meta);
+    CHECK(meta.at("train.config").find("rsp_ramp") == std::string::npos);
+    std::remove(path.c_str());
+}

@@ -56,6 +56,7 @@ int cmd_train(int argc, char** argv) {
         .flag("rpo", "random position offset per sequence (App. B.2.2)")
         .option("rsp", "P", "random state passing probability (App. B.2.3; 0 = off)", "0")
         .option("rsp-from", "S", "enable RSP from this step on", "0")
+        .option("rsp-ramp", "S", "DEVIATION: grow the RSP probability from 0 to P over S steps after --rsp-from (0 = off)", "0")
         .flag("mem-stop-grad", "stop-gradient on memory segments (the paper's M_SG ablation)")
         .option("fam-l2", "X", "DEVIATION: weight of a penalty on the squared FAM update size (0 = off)", "0")
         .option("fam-l1", "X", "DEVIATION: weight of a penalty on the FAM update size, unsquared (0 = off)", "0")
@@ -158,6 +159,7 @@ int cmd_train(int argc, char** argv) {
         tc.rpo = a.flag_set("rpo");
         tc.rsp = (float)a.number("rsp", 0, 1);
         tc.rsp_from = (int)a.integer("rsp-from", 0, 100000000);
+        tc.rsp_ramp = (int)a.integer("rsp-ramp", 0, 100000000);
         tc.mem_stop_grad = a.flag_set("mem-stop-grad");
         tc.tbptt = (int)a.integer("tbptt", 0, 100000000);
         tc.fam_l2 = (float)a.number("fam-l2", 0, 1e6);

@@ -92,6 +92,13 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Vocab&
     train(w, st, cfg, PasskeySource(cfg, vocab, w.cfg.B), on_step);
 }
 
+float rsp_probability(const TrainConfig& cfg, int step) {
+    if (cfg.rsp <= 0.0f || step < cfg.rsp_from) return 0.0f;
+    if (cfg.rsp_ramp <= 0) return cfg.rsp;
+    double ramp = std::min(1.0, (double)(step - cfg.rsp_from) / cfg.rsp_ramp);
+    return (float)(cfg.rsp * ramp);
+}
+
 void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const ExampleSource& source,
            const std::function<void(const StepStats&, const TrainState&)>& on_step,
            const std::function<bool()>& stop) {
@@ -135,8 +142,9 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Exampl
         }
         // App. B.2.3 RSP. DEVIATION: the passed-in FAM sits at positions -F..-1 of the new
         // sequence (src/model.cpp); the paper does not say where.
+        // DEVIATION: --rsp-ramp grows p linearly from 0 (off by default: p is constant).
         bool use_rsp = F > 0 && cfg.rsp > 0.0f && st.step >= cfg.rsp_from && !st.rsp_fam.empty() &&
-                       rng.uniform() < cfg.rsp;
+                       rng.uniform() < rsp_probability(cfg, st.step);
         // ---- truncation points (TBPTT): tokens [0, split) run forward only.
         // DEVIATION: --tbptt, not in the paper (docs/spec.md, "Training options").
         std::vector<int> split(K, 0);
@@ -256,6 +264,7 @@ static nlohmann::json train_config_json(const TrainConfig& c) {
 // The text task's options join train.config only for text (PassKey files stay as they were).
 static nlohmann::json train_config_json_all(const TrainConfig& c) {
     nlohmann::json j = train_config_json(c);
+    if (c.rsp_ramp > 0) j["rsp_ramp"] = c.rsp_ramp;  // only when used: older files stay byte for byte
     if (c.task == "text") {
         j["data"] = c.data;
         j["window"] = c.window;
@@ -285,6 +294,7 @@ TrainConfig train_config_from_json_text(const std::string& text) {
     c.rpo = j.at("rpo");
     c.rsp = j.at("rsp");
     c.rsp_from = j.at("rsp_from");
+    c.rsp_ramp = j.value("rsp_ramp", 0);
     c.mem_stop_grad = j.at("mem_stop_grad");
     c.tbptt = j.value("tbptt", 0);
     c.fam_l2 = j.value("fam_l2", 0.0f);
@@ -326,6 +336,7 @@ void validate_train_config(const TrainConfig& c) {
         throw std::invalid_argument("train.config: schedule '" + c.opt.schedule.substr(0, 40) + "' is not constant or cosine");
     in("rsp", c.rsp, 0, 1);
     in("rsp_from", c.rsp_from, 0, 1e8);
+    in("rsp_ramp", c.rsp_ramp, 0, 1e8);
     in("tbptt", c.tbptt, 0, 1e8);
     in("fam_l2", c.fam_l2, 0, 1e6);
     in("fam_l1", c.fam_l1, 0, 1e6);

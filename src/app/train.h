@@ -33,6 +33,10 @@ struct TrainConfig {
     float rsp = 0.0f;          // App. B.2.3: probability of starting from the last step's final FAM
                                // (the paper's best is 0.8; 0 = off)
     int rsp_from = 0;          // RSP only from this step on
+    // DEVIATION (the paper's p is constant): > 0 makes the RSP probability grow
+    // linearly from 0 at step rsp_from to `rsp` at step rsp_from + rsp_ramp, so the
+    // model meets carried-in FAMs (and the old keys in them) gradually. 0 = off.
+    int rsp_ramp = 0;
     bool mem_stop_grad = false;  // M_SG ablation
     // DEVIATION (a training option the paper does not have): truncated
     // backpropagation through the FAM chain (fam with M = 0 only): an
@@ -154,6 +158,10 @@ void load_train_checkpoint(const std::string& path, ModelWeights& w, TrainState&
 // (batch 1..65536, key digits 1..64, steps 1..1e8, ...), with one line naming the
 // field, its value and the range: a checkpoint's train.config is checked like flags.
 void validate_train_config(const TrainConfig& c);
+
+// The RSP probability at `step`: cfg.rsp from cfg.rsp_from on, reached linearly over
+// cfg.rsp_ramp steps when that is > 0 (DEVIATION), 0 before.
+float rsp_probability(const TrainConfig& cfg, int step);
 
 // The TrainConfig a checkpoint's train.config metadata holds (validated).
 TrainConfig train_config_from_json_text(const std::string& json);
