@@ -40,7 +40,7 @@ const Mask& BlockPlan::mask(int tau) const {
 static void copy_rows(float* dst, const float* src, int rows, int D) {
     std::memcpy(dst, src, sizeof(float) * rows * D);
 }
-static void add_rows(float* dst, const float* src, int rows, int D) {
+FAM_VECTORIZE static void add_rows(float* dst, const float* src, int rows, int D) {
     for (size_t i = 0; i < (size_t)rows * D; i++) dst[i] += src[i];
 }
 static void grow_zero(std::vector<float>& v, size_t n) {

@@ -24,10 +24,11 @@ static const int kFullChunk = 64;
 
 bool is_full(const FamConfig& c) { return c.attention == AttentionKind::Full; }
 
-static void presize_qkv(QkvCache& c, int R, int D) {
+static void presize_qkv(QkvCache& c, int R, int D, int Dh) {
     // qkv_forward only grows its buffers: sizing them now means it never allocates
     for (auto* v : {&c.x, &c.xn, &c.q, &c.k, &c.v}) v->resize((size_t)R * D);
     for (auto* v : {&c.ln1_mean, &c.ln1_rstd, &c.pos}) v->resize(R);
+    c.rope.reserve(R, Dh);
 }
 static void presize_out(OutCache& c, int R, int D, int Dff) {
     for (auto* v : {&c.att, &c.a, &c.an}) v->resize((size_t)R * D);
@@ -70,8 +71,8 @@ FamState::FamState(const FamConfig& c) : cfg(c) {
     s.x.assign((size_t)Rb * D, 0.0f);
     s.x_next.assign((size_t)Rb * D, 0.0f);
     s.pos.assign(Rb, 0.0f);
-    presize_qkv(s.qkv, Rb, D);
-    presize_qkv(s.qkv_fam, F, D);
+    presize_qkv(s.qkv, Rb, D, cfg.Dh());
+    presize_qkv(s.qkv_fam, F, D, cfg.Dh());
     presize_out(s.out, Rb, D, cfg.Dff);
     presize_fam_update(s.upd, F, cfg.B, D, H, cfg.Dff);
     s.att.assign((size_t)Rb * D, 0.0f);
@@ -94,7 +95,7 @@ size_t FamState::capacity_bytes() const {
     for (const FamLayerState& L : layers) n += cap(L.fam) + cap(L.fam_pos) + cap(L.q_fam) + cap(L.k) + cap(L.v);
     for (const QkvCache* c : {&s.qkv, &s.qkv_fam})
         n += cap(c->x) + cap(c->ln1_mean) + cap(c->ln1_rstd) + cap(c->xn) + cap(c->q) + cap(c->k) +
-             cap(c->v) + cap(c->pos);
+             cap(c->v) + cap(c->pos) + cap(c->rope.pos) + cap(c->rope.cos) + cap(c->rope.sin);
     for (const OutCache* c : {&s.out, &s.upd.out})
         n += cap(c->att) + cap(c->a) + cap(c->ln2_mean) + cap(c->ln2_rstd) + cap(c->an) + cap(c->h) + cap(c->g);
     n += cap(s.upd.q) + cap(s.upd.k) + cap(s.upd.v) + cap(s.upd.P) + cap(s.upd.att);

@@ -52,7 +52,7 @@ void fam_update(float* fam_out, float* fam_out_pos, FamUpdateCache& c, const Fam
     fam_positions(fam_out_pos, t0, B, F, pos_offset);
 }
 
-void fam_update_backward(float* dfam_in, float* dqF, float* dkF, float* dvF, float* dK_blk,
+FAM_VECTORIZE void fam_update_backward(float* dfam_in, float* dqF, float* dkF, float* dvF, float* dK_blk,
                          float* dV_blk, LayerWeights& dw, const float* dfam_out,
                          const FamUpdateCache& c, FamUpdateGradScratch& s,
                          const LayerWeights& w, const FamConfig& cfg) {

@@ -35,8 +35,11 @@ void qkv_forward(QkvCache& c, const float* x, const float* pos, int R, const Lay
     linear_forward(c.k.data(), c.xn.data(), w.wk, R, D, D);
     linear_forward(c.v.data(), c.xn.data(), w.wv, R, D, D);
     // RoPE on queries and keys, per head, at each row's own position
-    rope_forward(c.q.data(), c.q.data(), pos, R, cfg.H, cfg.Dh(), cfg.rope_base);
-    rope_forward(c.k.data(), c.k.data(), pos, R, cfg.H, cfg.Dh(), cfg.rope_base);
+    // (rope_forward's arithmetic; the cos/sin table is computed once for both, and not
+    //  again while a row's position stays the same)
+    rope_table_update(c.rope, pos, R, cfg.Dh(), cfg.rope_base, +1.0f);
+    rope_apply(c.q.data(), c.q.data(), c.rope, R, cfg.H, cfg.Dh(), false);
+    rope_apply(c.k.data(), c.k.data(), c.rope, R, cfg.H, cfg.Dh(), false);
 }
 
 void qkv_backward(float* dx, LayerWeights& dw, const float* dq, const float* dk, const float* dv,
@@ -47,9 +50,10 @@ void qkv_backward(float* dx, LayerWeights& dw, const float* dq, const float* dk,
     grow_zero(dq_pre, (size_t)R * D);
     grow_zero(dk_pre, (size_t)R * D);
     grow_zero(dxn, (size_t)R * D);
-    // undo RoPE
-    rope_backward(dq_pre.data(), dq, c.pos.data(), R, cfg.H, cfg.Dh(), cfg.rope_base);
-    rope_backward(dk_pre.data(), dk, c.pos.data(), R, cfg.H, cfg.Dh(), cfg.rope_base);
+    // undo RoPE (rope_backward's arithmetic, one cos/sin table for both)
+    rope_table_update(c.rope_back, c.pos.data(), R, cfg.Dh(), cfg.rope_base, -1.0f);
+    rope_apply(dq_pre.data(), dq, c.rope_back, R, cfg.H, cfg.Dh(), true);
+    rope_apply(dk_pre.data(), dk, c.rope_back, R, cfg.H, cfg.Dh(), true);
     // undo QKV
     linear_backward(dxn.data(), dw.wq, dq_pre.data(), c.xn.data(), w.wq, R, D, D);
     linear_backward(dxn.data(), dw.wk, dk_pre.data(), c.xn.data(), w.wk, R, D, D);
@@ -59,7 +63,7 @@ void qkv_backward(float* dx, LayerWeights& dw, const float* dq, const float* dk,
                        c.ln1_rstd.data(), w.ln1_g, R, D);
 }
 
-void out_forward(float* out, OutCache& c, const float* resid, const float* att, int R,
+FAM_VECTORIZE void out_forward(float* out, OutCache& c, const float* resid, const float* att, int R,
                  const LayerWeights& w, const FamConfig& cfg) {
     const int D = cfg.D, Dff = cfg.Dff;
     c.R = R;
@@ -89,7 +93,7 @@ void out_forward(float* out, OutCache& c, const float* resid, const float* att, 
     for (size_t i = 0; i < (size_t)R * D; i++) out[i] += c.a[i];
 }
 
-void out_backward(float* dresid, float* datt, LayerWeights& dw, const float* dout,
+FAM_VECTORIZE void out_backward(float* dresid, float* datt, LayerWeights& dw, const float* dout,
                   const OutCache& c, const LayerWeights& w, const FamConfig& cfg) {
     const int R = c.R, D = cfg.D, Dff = cfg.Dff;
     // scratch (kept in the cache): dL/dgelu(h), dL/dh [R, Dff]; dL/dLN2(A), dL/dA [R, D]

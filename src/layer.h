@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config.h"
+#include "ops.h"
 #include "weights.h"
 
 // What the first half leaves behind for its backward. All [R, D] unless noted.
@@ -25,6 +26,8 @@ struct QkvCache {
     std::vector<float> xn;        // LN1(x)
     std::vector<float> q, k, v;   // projections; q and k after RoPE
     std::vector<float> pos;       // [R] positions used by RoPE
+    RopeTable rope;               // cos/sin of those positions (shared by q and k; src/ops.h)
+    mutable RopeTable rope_back;  // the same for qkv_backward's rotation by -p
     // scratch of qkv_backward, kept so that a training step allocates nothing
     mutable std::vector<float> dq_pre, dk_pre, dxn;  // [R, D] each
 };

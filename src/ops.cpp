@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -48,7 +49,7 @@ void linear_backward(float* dx, float* dw, const float* dout, const float* x, co
 
 // ---- LayerNorm ---------------------------------------------------------------------
 
-void layernorm_forward(float* out, float* mean, float* rstd, const float* x, const float* g,
+FAM_VECTORIZE void layernorm_forward(float* out, float* mean, float* rstd, const float* x, const float* g,
                        const float* b, int T, int D) {
     // out [T,D], mean [T], rstd [T], x [T,D], g [D], b [D]
     for (int t = 0; t < T; t++) {
@@ -67,6 +68,22 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* x, con
     }
 }
 
+// The element loop of one row of layernorm_backward: the null tests taken out of the
+// loop so that each loop is plain element-wise arithmetic (and vectorized).
+FAM_VECTORIZE static void layernorm_backward_row(float* dx, float* dg, float* db, const float* dt,
+                                                 const float* xt, float mean, float rstd, const float* g,
+                                                 double mean_dxhat, double mean_dxhat_xhat, int D) {
+    if (dg)
+        for (int i = 0; i < D; i++) dg[i] += dt[i] * ((xt[i] - mean) * rstd);
+    if (db)
+        for (int i = 0; i < D; i++) db[i] += dt[i];
+    if (dx)
+        for (int i = 0; i < D; i++) {
+            float xhat = (xt[i] - mean) * rstd;
+            dx[i] += rstd * (float)(dt[i] * g[i] - mean_dxhat - xhat * mean_dxhat_xhat);
+        }
+}
+
 void layernorm_backward(float* dx, float* dg, float* db, const float* dout, const float* x,
                         const float* mean, const float* rstd, const float* g, int T, int D) {
     // With xhat = (x - mean) rstd and dxhat = dout * g:
@@ -83,14 +100,8 @@ void layernorm_backward(float* dx, float* dg, float* db, const float* dout, cons
         }
         mean_dxhat /= D;
         mean_dxhat_xhat /= D;
-        for (int i = 0; i < D; i++) {
-            float xhat = (xt[i] - mean[t]) * rstd[t];
-            if (dg) dg[i] += dt[i] * xhat;
-            if (db) db[i] += dt[i];
-            if (dx)
-                dx[(size_t)t * D + i] +=
-                    rstd[t] * (float)(dt[i] * g[i] - mean_dxhat - xhat * mean_dxhat_xhat);
-        }
+        layernorm_backward_row(dx ? dx + (size_t)t * D : nullptr, dg, db, dt, xt, mean[t], rstd[t], g,
+                               mean_dxhat, mean_dxhat_xhat, D);
     }
 }
 
@@ -110,7 +121,7 @@ void gelu_forward(float* out, const float* x, int64_t n) {
     }
 }
 
-void gelu_backward(float* dx, const float* dout, const float* x, int64_t n) {
+FAM_VECTORIZE void gelu_backward(float* dx, const float* dout, const float* x, int64_t n) {
     // d/dx [0.5 x (1 + tanh u)] = 0.5 (1 + tanh u) + 0.5 x sech^2(u) du/dx
     for (int64_t i = 0; i < n; i++) {
         float xi = x[i];
@@ -125,15 +136,14 @@ void gelu_backward(float* dx, const float* dout, const float* x, int64_t n) {
 // The training path's siblings: the same arithmetic, with tanh(u) kept from the forward
 // so that the backward needs no exp (bit-identical to gelu_forward / gelu_backward;
 // tests/test_fast_paths.cpp holds them to it).
-void gelu_forward_keep_tanh(float* out, float* th, const float* x, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        float u = kGeluScale * (x[i] + 0.044715f * x[i] * x[i] * x[i]);
-        th[i] = fast_tanh(u);
-        out[i] = 0.5f * x[i] * (1.0f + th[i]);
-    }
+// (in three passes, so that the two without exp are vectorized: u, then tanh(u), then gelu)
+FAM_VECTORIZE void gelu_forward_keep_tanh(float* out, float* th, const float* x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) th[i] = kGeluScale * (x[i] + 0.044715f * x[i] * x[i] * x[i]);  // u
+    for (int64_t i = 0; i < n; i++) th[i] = fast_tanh(th[i]);
+    for (int64_t i = 0; i < n; i++) out[i] = 0.5f * x[i] * (1.0f + th[i]);
 }
 
-void gelu_backward_from_tanh(float* dx, const float* dout, const float* x, const float* th, int64_t n) {
+FAM_VECTORIZE void gelu_backward_from_tanh(float* dx, const float* dout, const float* x, const float* th, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
         float xi = x[i];
         float du = kGeluScale * (1.0f + 3.0f * 0.044715f * xi * xi);
@@ -188,6 +198,74 @@ void rope_backward(float* dx, const float* dout, const float* pos, int T, int H,
     rope_rotate(dx, dout, pos, T, H, Dh, base, -1.0f, true);
 }
 
+// The table of the layers' fast path: the same thetas, the same double angles and the same
+// float rounding of cos and sin as rope_rotate, computed once per row and position.
+void RopeTable::reserve(int R, int Dh) {
+    pos.reserve(R);
+    cos.reserve((size_t)R * (Dh / 2));
+    sin.reserve((size_t)R * (Dh / 2));
+}
+
+void rope_table_update(RopeTable& t, const float* pos, int R, int Dh, float base, float sign) {
+    if (Dh % 2 != 0) throw std::invalid_argument("RoPE needs an even head width, got " +
+                                                 std::to_string(Dh));
+    const int half = Dh / 2;
+    if (t.half != half || t.base != base || t.sign != sign) {  // another table: no row is valid
+        t.half = half;
+        t.base = base;
+        t.sign = sign;
+        t.valid = 0;
+    }
+    if (t.pos.size() < (size_t)R) t.pos.resize(R);
+    if (t.cos.size() < (size_t)R * half) {
+        t.cos.resize((size_t)R * half);
+        t.sin.resize((size_t)R * half);
+    }
+    constexpr int kMaxHalf = 256;  // as in rope_rotate
+    double thetas[kMaxHalf];
+    bool have_thetas = false;
+    for (int r = 0; r < R; r++) {
+        // the same position (bit for bit) as last time: the row is already right
+        if (r < t.valid && std::memcmp(&t.pos[r], &pos[r], sizeof(float)) == 0) continue;
+        if (!have_thetas) {
+            for (int i = 0; i < std::min(half, kMaxHalf); i++) thetas[i] = std::pow((double)base, -2.0 * i / Dh);
+            have_thetas = true;
+        }
+        t.pos[r] = pos[r];
+        for (int i = 0; i < half; i++) {
+            const double theta = i < kMaxHalf ? thetas[i] : std::pow((double)base, -2.0 * i / Dh);
+            double ang = sign * (double)pos[r] * theta;
+            t.cos[(size_t)r * half + i] = (float)std::cos(ang);
+            t.sin[(size_t)r * half + i] = (float)std::sin(ang);
+        }
+    }
+    t.valid = std::max(t.valid, R);
+}
+
+FAM_VECTORIZE void rope_apply(float* out, const float* x, const RopeTable& t, int R, int H, int Dh, bool accumulate) {
+    // out, x [R, H*Dh]; the arithmetic of rope_rotate with c, s read from the table
+    const int half = Dh / 2;
+    for (int r = 0; r < R; r++) {
+        const float* cs = &t.cos[(size_t)r * half];
+        const float* sn = &t.sin[(size_t)r * half];
+        for (int h = 0; h < H; h++) {
+            const size_t o = (size_t)r * H * Dh + (size_t)h * Dh;
+            if (accumulate)  // (two loops rather than a test per element: both are vectorized)
+                for (int i = 0; i < half; i++) {
+                    float x0 = x[o + i], x1 = x[o + i + half];
+                    out[o + i] += x0 * cs[i] - x1 * sn[i];
+                    out[o + i + half] += x0 * sn[i] + x1 * cs[i];
+                }
+            else
+                for (int i = 0; i < half; i++) {
+                    float x0 = x[o + i], x1 = x[o + i + half];
+                    out[o + i] = x0 * cs[i] - x1 * sn[i];
+                    out[o + i + half] = x0 * sn[i] + x1 * cs[i];
+                }
+        }
+    }
+}
+
 // ---- masked row softmax ---------------------------------------------------------------
 
 void softmax_forward(float* P, const float* S, const uint8_t* mask, int R, int C) {
@@ -213,7 +291,7 @@ void softmax_forward(float* P, const float* S, const uint8_t* mask, int R, int C
     }
 }
 
-void softmax_backward(float* dS, const float* dP, const float* P, int R, int C) {
+FAM_VECTORIZE void softmax_backward(float* dS, const float* dP, const float* P, int R, int C) {
     for (int r = 0; r < R; r++) {
         const float* p = P + (size_t)r * C;
         const float* dp = dP + (size_t)r * C;

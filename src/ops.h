@@ -10,6 +10,18 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
+
+// Element-wise loops marked FAM_VECTORIZE are compiled to SIMD instructions. GCC's -O2
+// vectorizes only loops that need no remainder loop or alias check (its "very cheap" cost
+// model), which excludes loops over n elements; the attribute asks for its usual model
+// for that one function. Each element still goes through the same float operations in
+// the same order (no sum is reordered), so the results are the same bits.
+#if defined(__GNUC__) && !defined(__clang__)
+#define FAM_VECTORIZE __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
+#else
+#define FAM_VECTORIZE
+#endif
 
 // ---- embedding: out[t] = emb[tokens[t]] ------------------------------------
 // out [T,D], tokens [T] (each in [0,V)), emb [V,D]. Throws on a bad token id.
@@ -49,6 +61,23 @@ void rope_forward(float* out, const float* x, const float* pos, int T, int H, in
 // dx += R(p)^T dout: the rotation by -p (rotations are orthogonal)
 void rope_backward(float* dx, const float* dout, const float* pos, int T, int H, int Dh,
                    float base);
+// Fast-path siblings for the layers, bit-identical to the two above: the cos and sin of
+// every (row, i) kept in a table, so that Q and K share them, and so that a cache reused
+// by the next block or training step (same positions) computes no cos/sin at all.
+//   cos, sin [R, Dh/2]: cos/sin(sign * pos[r] * theta_i), sign +1 forward, -1 backward
+//   pos [R]: the position each row was computed at (rows are recomputed when it changes)
+struct RopeTable {
+    int half = 0;
+    float base = 0.0f, sign = 0.0f;
+    int valid = 0;  // rows 0..valid-1 hold the angles of their pos (for this half, base, sign)
+    std::vector<float> pos, cos, sin;
+    void reserve(int R, int Dh);  // size for R rows now (streaming then never allocates)
+};
+// Makes rows 0..R-1 of t hold the angles sign * pos[r] * theta_i (theta_i = base^(-2i/Dh)),
+// exactly as rope_forward (sign +1) / rope_backward (sign -1) compute them.
+void rope_table_update(RopeTable& t, const float* pos, int R, int Dh, float base, float sign);
+// out [R, H*Dh] = (accumulate ? out + : ) the rotation of x [R, H*Dh] by t's angles (out may equal x).
+void rope_apply(float* out, const float* x, const RopeTable& t, int R, int H, int Dh, bool accumulate);
 
 // ---- row softmax with a boolean mask -----------------------------------------
 // P [R,C] = softmax over the allowed columns of S [R,C]; mask [R,C] (1 = allowed,

@@ -3,6 +3,8 @@
 //   - gelu_forward_keep_tanh / gelu_backward_from_tanh == gelu_forward / gelu_backward
 //   - out_forward / out_backward with keep_tanh == without
 //   - rope's theta table == theta computed per row, also past the table (Dh > 512)
+//   - the RoPE cos/sin table (rope_table_update / rope_apply) == rope_forward / rope_backward,
+//     fresh and reused (positions moved, rows added or dropped, sign, base, Dh changed)
 //   - backward scratch kept in the caches: a second step, a shorter sequence on a
 //     used cache, give exactly what a fresh cache gives
 #include <doctest/doctest.h>
@@ -84,11 +86,57 @@ TEST_CASE("fast paths: RoPE's theta table == theta per row, within and past the 
     }
 }
 
+TEST_CASE("fast paths: the RoPE cos/sin table == rope_forward / rope_backward, also when reused") {
+    Rng rng(25);
+    RopeTable fwd, back;  // reused across all cases below: stale rows must be recomputed
+    for (int Dh : {8, 64, 520, 8}) {  // 520: past rope_rotate's 256-entry theta table; 8 again: a shrunk table
+        const int H = 2, D = H * Dh;
+        std::vector<std::vector<float>> positions = {
+            {0.0f, 1.0f, 17.5f, -3.0f, 60000.0f},
+            {0.0f, 1.0f, 18.5f, -3.0f, 60000.0f, 7.0f, 8.0f},  // row 2 moved, two rows more
+            {0.0f, 1.0f, 18.5f},                               // fewer rows, same positions
+            {-0.0f, 2.0f, 18.5f, 4.0f, 5.0f, 6.0f, 8.0f}};     // -0 is another bit pattern; row 6 kept from two calls ago
+        for (const std::vector<float>& pos : positions) {
+            const int T = (int)pos.size();
+            std::vector<float> x = randv((size_t)T * D, rng), dy = randv((size_t)T * D, rng);
+            std::vector<float> y1((size_t)T * D), y2((size_t)T * D), dx1 = randv((size_t)T * D, rng), dx2 = dx1;
+            rope_forward(y1.data(), x.data(), pos.data(), T, H, Dh, 10000.0f);
+            rope_table_update(fwd, pos.data(), T, Dh, 10000.0f, +1.0f);
+            rope_apply(y2.data(), x.data(), fwd, T, H, Dh, false);
+            rope_backward(dx1.data(), dy.data(), pos.data(), T, H, Dh, 10000.0f);
+            rope_table_update(back, pos.data(), T, Dh, 10000.0f, -1.0f);
+            rope_apply(dx2.data(), dy.data(), back, T, H, Dh, true);
+            INFO("Dh = " << Dh << ", T = " << T);
+            CHECK(same_bits(y1, y2, y1.size()));
+            CHECK(same_bits(dx1, dx2, dx1.size()));  // accumulates (+=) like rope_backward
+            std::vector<float> inplace = x;          // out == x, as qkv_forward calls it
+            rope_apply(inplace.data(), inplace.data(), fwd, T, H, Dh, false);
+            CHECK(same_bits(inplace, y1, y1.size()));
+        }
+        // the same table asked for the other sign or another base recomputes every row
+        const std::vector<float> pos = {0.0f, 1.0f, 18.5f};
+        std::vector<float> x = randv((size_t)3 * D, rng), y1((size_t)3 * D), y2((size_t)3 * D);
+        rope_table_update(fwd, pos.data(), 3, Dh, 500.0f, +1.0f);
+        rope_apply(y2.data(), x.data(), fwd, 3, H, Dh, false);
+        rope_forward(y1.data(), x.data(), pos.data(), 3, H, Dh, 500.0f);
+        CHECK(same_bits(y1, y2, y1.size()));
+        rope_table_update(fwd, pos.data(), 3, Dh, 500.0f, -1.0f);
+        std::vector<float> d1((size_t)3 * D, 0.0f), d2((size_t)3 * D, 0.0f);
+        rope_apply(d2.data(), x.data(), fwd, 3, H, Dh, true);
+        rope_backward(d1.data(), x.data(), pos.data(), 3, H, Dh, 500.0f);
+        CHECK(same_bits(d1, d2, d1.size()));
+        rope_table_update(fwd, pos.data(), 3, Dh, 10000.0f, +1.0f);  // back to the loop's base
+    }
+}
+
 // One training step's gradient of a model on `tokens` through cache c.
-static std::vector<float> step_grad(ModelCache& c, const ModelWeights& w, const std::vector<int>& tokens) {
+static std::vector<float> step_grad(ModelCache& c, const ModelWeights& w, const std::vector<int>& tokens,
+                                    float pos_offset = 0.0f) {
     const int T = (int)tokens.size() - 1;
     ModelWeights dw(w.cfg);
-    model_forward(c, w, tokens.data(), T);
+    ForwardOptions opt;
+    opt.pos_offset = pos_offset;  // RPO: every position moves, so every cached RoPE row is stale
+    model_forward(c, w, tokens.data(), T, opt);
     model_loss(c, w, tokens.data() + 1, nullptr);
     model_backward(dw, c, w, tokens.data() + 1, nullptr);
     return dw.buffer;
@@ -107,5 +155,9 @@ TEST_CASE("fast paths: backward scratch kept in the caches leaks nothing between
         CHECK(same_bits(step_grad(used, w, longer), g_long, g_long.size()));    // the same step again
         CHECK(same_bits(step_grad(used, w, shorter), g_short, g_short.size()));  // a shorter one after it
         CHECK(same_bits(step_grad(used, w, longer), g_long, g_long.size()));    // and back
+        ModelCache fresh3;
+        const std::vector<float> g_rpo = step_grad(fresh3, w, longer, 37.5f);
+        CHECK(same_bits(step_grad(used, w, longer, 37.5f), g_rpo, g_rpo.size()));  // other positions
+        CHECK(same_bits(step_grad(used, w, longer), g_long, g_long.size()));       // and back again
     }
 }
