@@ -87,7 +87,7 @@ FAM_VECTORIZE void out_forward(float* out, OutCache& c, const float* resid, cons
         grow(c.th, (size_t)R * Dff);
         gelu_forward_keep_tanh(c.g.data(), c.th.data(), c.h.data(), (int64_t)R * Dff);
     } else {
-        gelu_forward(c.g.data(), c.h.data(), (int64_t)R * Dff);
+        gelu_forward_fast(c.g.data(), c.h.data(), (int64_t)R * Dff);  // gelu_forward's bits
     }
     linear_forward(out, c.g.data(), w.w2, R, Dff, D);
     for (size_t i = 0; i < (size_t)R * D; i++) out[i] += c.a[i];

@@ -133,6 +133,12 @@ FAM_VECTORIZE void gelu_backward(float* dx, const float* dout, const float* x, i
     }
 }
 
+FAM_VECTORIZE void gelu_forward_fast(float* out, const float* x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) out[i] = kGeluScale * (x[i] + 0.044715f * x[i] * x[i] * x[i]);  // u
+    for (int64_t i = 0; i < n; i++) out[i] = fast_tanh(out[i]);
+    for (int64_t i = 0; i < n; i++) out[i] = 0.5f * x[i] * (1.0f + out[i]);
+}
+
 // The training path's siblings: the same arithmetic, with tanh(u) kept from the forward
 // so that the backward needs no exp (bit-identical to gelu_forward / gelu_backward;
 // tests/test_fast_paths.cpp holds them to it).
@@ -268,7 +274,7 @@ FAM_VECTORIZE void rope_apply(float* out, const float* x, const RopeTable& t, in
 
 // ---- masked row softmax ---------------------------------------------------------------
 
-void softmax_forward(float* P, const float* S, const uint8_t* mask, int R, int C) {
+FAM_VECTORIZE void softmax_forward(float* P, const float* S, const uint8_t* mask, int R, int C) {
     // P [R,C], S [R,C], mask [R,C] or null
     for (int r = 0; r < R; r++) {
         const float* s = S + (size_t)r * C;

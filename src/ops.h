@@ -48,6 +48,9 @@ void layernorm_backward(float* dx, float* dg, float* db, const float* dout, cons
 // gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); n elements
 void gelu_forward(float* out, const float* x, int64_t n);
 void gelu_backward(float* dx, const float* dout, const float* x, int64_t n);
+// Fast-path sibling for inference, bit-identical to gelu_forward: three passes (u, then
+// tanh(u) in out, then gelu), so that the two without exp are vectorized. out != x.
+void gelu_forward_fast(float* out, const float* x, int64_t n);
 // Fast-path siblings for training, bit-identical to the two above: the forward also
 // keeps th [n] = tanh(u), and the backward uses it instead of recomputing (no exp).
 void gelu_forward_keep_tanh(float* out, float* th, const float* x, int64_t n);

@@ -1,6 +1,7 @@
 // test_fast_paths.cpp: the training fast paths (issue 12) against the code they stand
 // in for. Each is meant to give the same bits, so the checks are exact (==), not close:
 //   - gelu_forward_keep_tanh / gelu_backward_from_tanh == gelu_forward / gelu_backward
+//   - gelu_forward_fast (inference) == gelu_forward
 //   - out_forward / out_backward with keep_tanh == without
 //   - rope's theta table == theta computed per row, also past the table (Dh > 512)
 //   - the RoPE cos/sin table (rope_table_update / rope_apply) == rope_forward / rope_backward,
@@ -38,6 +39,12 @@ TEST_CASE("fast paths: gelu keeping its tanh gives gelu_forward / gelu_backward 
     gelu_forward(y1.data(), x.data(), n);
     gelu_forward_keep_tanh(y2.data(), th.data(), x.data(), n);
     CHECK(same_bits(y1, y2, n));
+    std::vector<float> y3(n);
+    for (int m : {n, 7, 1}) {  // also lengths that are no multiple of the vector width
+        std::fill(y3.begin(), y3.end(), 0.0f);
+        gelu_forward_fast(y3.data(), x.data(), m);
+        CHECK(same_bits(y1, y3, m));
+    }
     gelu_backward(dx1.data(), dout.data(), x.data(), n);
     gelu_backward_from_tanh(dx2.data(), dout.data(), x.data(), th.data(), n);
     CHECK(same_bits(dx1, dx2, n));  // also accumulates (+=) like gelu_backward
