@@ -48,6 +48,8 @@ struct BlockCache {
     int tau = 0, len = 0;          // block tau (from 0): tokens tau*B .. tau*B+len-1
     bool update = false;           // complete block and F > 0: F_{tau+1} is computed
     bool fresh = false;            // F_tau is the initial FAM of a fresh sequence (zero residual)
+    bool penalize = true;          // DEVIATION (training only): the update penalties count this
+                                   // block; `fam train --penalty-blocks filler` clears it elsewhere
     int C = 0;                     // key columns [M*B memory | F FAM | B block]
     QkvCache fam;                  // [Alg.2 step 2] F_tau through QKV(PreLN(.)), [F, D]
     std::vector<float> k, v;       // [C, D]      K^, V^ (step 3); absent memory blocks stay 0

@@ -20,7 +20,7 @@ static double row_update_sq(const BlockCache& b, int r, int D) {
     return ss;
 }
 
-static bool penalized(const BlockCache& b) { return b.update && !b.fresh; }
+static bool penalized(const BlockCache& b) { return b.update && !b.fresh && b.penalize; }
 
 float fam_update_penalty(const LayerCache& c, int F, int D) {
     double sum = 0.0;

@@ -6,7 +6,10 @@
 #include <cstdio>
 #include <cstring>
 
+#include "fam_penalty.h"
+#include "gradcheck.h"
 #include "model.h"
+#include "model_util.h"
 #include "app/checkpoint.h"
 #include "app/optim.h"
 #include "app/tasks.h"
@@ -292,4 +295,78 @@ TEST_CASE("train: --rsp-ramp (DEVIATION) grows the RSP probability linearly, and
     load_train_checkpoint(path, w2, st2, nullptr, &meta);
     CHECK(meta.at("train.config").find("rsp_ramp") == std::string::npos);
     std::remove(path.c_str());
+}
+
+TEST_CASE("train: --penalty-blocks filler (DEVIATION): the penalties count only the filler blocks' updates") {
+    // A PassKey example with 40 filler tokens through a tiny FAM model (B = 8): some blocks
+    // lie wholly in the filler, the others hold the prompt, the key or the question.
+    FamConfig cfg = tiny_cfg();
+    cfg.N = 2;
+    ModelWeights w = random_model(cfg, 21);
+    Vocab v = passkey_vocab();
+    Rng rng(4);
+    PasskeyExample p = make_passkey_example(v, rng, 40);
+    REQUIRE(p.filler_pos > 0);
+    for (int t = p.filler_pos; t < p.filler_pos + p.filler_len; t++) CHECK(v.words[p.tokens[t]] != "pass");
+    TrainExample ex;
+    ex.tokens = p.tokens;
+    ex.targets = p.targets;
+    ex.quiet_from = p.filler_pos;
+    ex.quiet_len = p.filler_len;
+    const int s0 = 8;  // as after a --tbptt head of one block: block tau holds tokens s0 + tau*B ..
+    const int T = (int)ex.tokens.size() - s0;
+    ForwardOptions opt;
+    ModelCache c;
+    model_forward(c, w, ex.tokens.data() + s0, T, opt);
+    model_loss(c, w, ex.targets.data() + s0, nullptr);
+    const float all = fam_penalty(c, cfg);
+    mark_penalized_blocks(c, ex, s0, cfg.B, true);
+    int quiet = 0, loud = 0;
+    for (const BlockCache& b : c.layers[0].blocks) {
+        const int first = s0 + b.tau * cfg.B, last = first + b.len;
+        const bool in_filler = first >= p.filler_pos && last <= p.filler_pos + p.filler_len;
+        CHECK(b.penalize == in_filler);
+        if (b.update && !b.fresh) (in_filler ? quiet : loud)++;
+    }
+    REQUIRE(quiet >= 2);
+    REQUIRE(loud >= 2);
+    // the value: the mean over the marked updates only, computed here by hand
+    double by_hand = 0.0;
+    for (const LayerCache& l : c.layers) {
+        double sum = 0.0;
+        int n = 0;
+        for (const BlockCache& b : l.blocks) {
+            if (!(b.update && !b.fresh && b.penalize)) continue;
+            for (int i = 0; i < cfg.F * cfg.D; i++) {
+                const double d = (double)b.fam_out[i] - b.fam.x[i];
+                sum += d * d;
+            }
+            n++;
+        }
+        by_hand += sum / ((double)n * cfg.F) / cfg.N;
+    }
+    const float filler_only = fam_penalty(c, cfg);
+    CHECK(filler_only == doctest::Approx(by_hand).epsilon(1e-5));
+    CHECK(filler_only != doctest::Approx(all).epsilon(1e-3));  // the mark changes what is counted
+    // marking every block again gives back the plain penalty
+    mark_penalized_blocks(c, ex, s0, cfg.B, false);
+    CHECK(fam_penalty(c, cfg) == all);
+
+    // the gradient of loss + l2 * (filler-only penalty) by finite differences
+    mark_penalized_blocks(c, ex, s0, cfg.B, true);
+    const float l2 = 0.05f, l1 = 0.02f;
+    ModelWeights dw(cfg);
+    model_backward(dw, c, w, ex.targets.data() + s0, nullptr, 1.0f, false, l2, l1);
+    auto objective = [&]() {
+        ModelCache cc;
+        model_forward(cc, w, ex.tokens.data() + s0, T, opt);
+        mark_penalized_blocks(cc, ex, s0, cfg.B, true);
+        return (double)model_loss(cc, w, ex.targets.data() + s0, nullptr) + l2 * (double)fam_penalty(cc, cfg) +
+               l1 * (double)fam_norm_penalty(cc, cfg);
+    };
+    for (const char* name : {"layers.0.attn.wq", "layers.1.attn.wo", "fam_prompt", "tok_emb"})
+        for (size_t i = 0; i < w.params.size(); i++)
+            if (w.params[i].name.find(name) != std::string::npos)
+                grad_check(std::string("filler-only penalty d") + w.params[i].name, w.params[i].data, w.params[i].size,
+                           dw.params[i].data, objective, 1e-3, 2e-2);
 }

@@ -107,6 +107,7 @@ PasskeyExample make_passkey_example(const Vocab& v, Rng& rng, int filler_len, in
     append(key);
     append(v.encode("is the pass key ."));
     std::vector<int> filler = v.encode(kFiller);
+    ex.filler_pos = (int)ex.tokens.size();
     for (int i = 0; i < filler_len; i++) ex.tokens.push_back(filler[i % filler.size()]);
     append(v.encode(kQuestion));
     ex.answer_pos = (int)ex.tokens.size();

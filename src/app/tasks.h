@@ -42,6 +42,7 @@ struct PasskeyExample {
     int key_pos = 0;             // position of the key's first digit (first mention)
     int answer_pos = 0;          // position of the answer's first digit
     int filler_len = 0;          // filler tokens between the key sentence and the question
+    int filler_pos = 0;          // position of the first filler token
 };
 
 // One example with `filler_len` filler tokens and a random key of `digits` digits

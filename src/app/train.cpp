@@ -58,6 +58,8 @@ TrainExample PasskeySource::draw(Rng& rng, long step) const {
     ex.weights = std::move(p.weights);
     ex.score_from = p.answer_pos - 1;  // the rows that predict the answer digits
     ex.score_len = (int)p.key.size();
+    ex.quiet_from = p.filler_pos;
+    ex.quiet_len = p.filler_len;
     return ex;
 }
 
@@ -90,6 +92,15 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Vocab&
     if (cfg.filler_min < 0 || cfg.filler_max < cfg.filler_min)
         throw std::invalid_argument("filler range must satisfy 0 <= MIN <= MAX");
     train(w, st, cfg, PasskeySource(cfg, vocab, w.cfg.B), on_step);
+}
+
+// The cache is reused from step to step, so every block is set.
+void mark_penalized_blocks(ModelCache& c, const TrainExample& ex, int s0, int B, bool filler_only) {
+    for (LayerCache& l : c.layers)
+        for (BlockCache& b : l.blocks) {
+            const int first = s0 + b.tau * B, last = first + b.len;  // tokens [first, last)
+            b.penalize = !filler_only || (first >= ex.quiet_from && last <= ex.quiet_from + ex.quiet_len);
+        }
 }
 
 float rsp_probability(const TrainConfig& cfg, int step) {
@@ -180,6 +191,7 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Exampl
                 opt.pos_offset += (float)s0;
             }
             model_forward(c, w, ex.tokens.data() + s0, T, opt);
+            mark_penalized_blocks(c, ex, s0, mc.B, cfg.penalty_blocks == "filler");
             losses[i] = model_loss(c, w, ex.targets.data() + s0, ex.weights.data() + s0);
             accuracy[i] = example_accuracy(c.logits.data(), mc.V, ex, s0);
             penalties[i] = fam_penalty(c, mc);
@@ -264,7 +276,9 @@ static nlohmann::json train_config_json(const TrainConfig& c) {
 // The text task's options join train.config only for text (PassKey files stay as they were).
 static nlohmann::json train_config_json_all(const TrainConfig& c) {
     nlohmann::json j = train_config_json(c);
-    if (c.rsp_ramp > 0) j["rsp_ramp"] = c.rsp_ramp;  // only when used: older files stay byte for byte
+    // only when used: files made without these options stay byte for byte
+    if (c.rsp_ramp > 0) j["rsp_ramp"] = c.rsp_ramp;
+    if (c.penalty_blocks != "all") j["penalty_blocks"] = c.penalty_blocks;
     if (c.task == "text") {
         j["data"] = c.data;
         j["window"] = c.window;
@@ -295,6 +309,7 @@ TrainConfig train_config_from_json_text(const std::string& text) {
     c.rsp = j.at("rsp");
     c.rsp_from = j.at("rsp_from");
     c.rsp_ramp = j.value("rsp_ramp", 0);
+    c.penalty_blocks = j.value("penalty_blocks", std::string("all"));
     c.mem_stop_grad = j.at("mem_stop_grad");
     c.tbptt = j.value("tbptt", 0);
     c.fam_l2 = j.value("fam_l2", 0.0f);
@@ -341,6 +356,8 @@ void validate_train_config(const TrainConfig& c) {
     in("fam_l2", c.fam_l2, 0, 1e6);
     in("fam_l1", c.fam_l1, 0, 1e6);
     in("answer_cut", c.answer_cut, 0, 1);
+    if (c.penalty_blocks != "all" && c.penalty_blocks != "filler")
+        throw std::invalid_argument("train.config: penalty_blocks '" + c.penalty_blocks.substr(0, 40) + "' is not all or filler");
     in("window", c.window, 1, 1 << 24);
     in("val_percent", c.val_percent, 1e-6, 99.999);
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "model.h"
 #include "weights.h"
 #include "app/optim.h"
 #include "app/tasks.h"
@@ -52,6 +53,10 @@ struct TrainConfig {
     // DEVIATION, likewise: weight of the penalty on the unsquared size of each FAM
     // row's update, mean (1/F) sum_rows ||F_{tau+1} - F_tau|| (fam_update_norm_penalty).
     float fam_l1 = 0.0f;
+    // DEVIATION, likewise: which blocks' updates the two penalties count: "all" (every
+    // non-fresh update) or "filler" (only blocks made entirely of filler tokens, where
+    // the FAM has nothing to write; the key and the question may be written freely).
+    std::string penalty_blocks = "all";
     // DEVIATION (a training option the paper does not have): probability that an
     // example's filler length is moved (by less than a block)
     // so that a block boundary falls between two answer digits
@@ -91,6 +96,10 @@ struct TrainExample {
     // targets (PassKey: the rows that predict the answer digits); with
     // score_len = 0, the fraction of targeted rows whose arg-max is the target.
     int score_from = 0, score_len = 0;
+    // Tokens [quiet_from, quiet_from + quiet_len) carry nothing the task asks about
+    // (PassKey: the filler). With --penalty-blocks filler the FAM update penalties
+    // count only the blocks made of them (DEVIATION).
+    int quiet_from = 0, quiet_len = 0;
 };
 
 // A task: where train() gets its sequences. draw() takes all its randomness from
@@ -158,6 +167,12 @@ void load_train_checkpoint(const std::string& path, ModelWeights& w, TrainState&
 // (batch 1..65536, key digits 1..64, steps 1..1e8, ...), with one line naming the
 // field, its value and the range: a checkpoint's train.config is checked like flags.
 void validate_train_config(const TrainConfig& c);
+
+// DEVIATION (--penalty-blocks): mark which FAM updates of `c` (a forward over the
+// example's tokens [s0, T)) the update penalties count: every one, or with
+// filler_only only those of blocks whose tokens all lie in [ex.quiet_from,
+// ex.quiet_from + ex.quiet_len) (PassKey: the filler).
+void mark_penalized_blocks(ModelCache& c, const TrainExample& ex, int s0, int B, bool filler_only);
 
 // The RSP probability at `step`: cfg.rsp from cfg.rsp_from on, reached linearly over
 // cfg.rsp_ramp steps when that is > 0 (DEVIATION), 0 before.
