@@ -43,10 +43,14 @@ static void copy_rows(float* dst, const float* src, int rows, int D) {
 FAM_VECTORIZE static void add_rows(float* dst, const float* src, int rows, int D) {
     for (size_t i = 0; i < (size_t)rows * D; i++) dst[i] += src[i];
 }
+static void grow(std::vector<float>& v, size_t n) {
+    if (v.size() < n) v.resize(n);  // caches are reused: no allocation in steady state
+}
 static void grow_zero(std::vector<float>& v, size_t n) {
-    if (v.size() < n) v.resize(n);
+    grow(v, n);
     std::fill(v.begin(), v.begin() + n, 0.0f);
 }
+static void zero_rows(float* dst, int rows, int D) { std::fill(dst, dst + (size_t)rows * D, 0.0f); }
 
 void fam_layer_forward(float* out, float* fam_final, LayerCache& c, const float* x, int T,
                        float pos_offset, const FamIn& fam0, const BlockPlan& plan,
@@ -63,7 +67,7 @@ void fam_layer_forward(float* out, float* fam_final, LayerCache& c, const float*
     const float* Q = c.tok.q.data();  // [T,D] after RoPE
     const float* K = c.tok.k.data();  // [T,D] after RoPE
     const float* V = c.tok.v.data();  // [T,D]
-    grow_zero(c.tok_att, (size_t)T * D);
+    grow(c.tok_att, (size_t)T * D);  // every row is written by its block's attention_forward
 
     c.blocks.resize(plan.nblocks);
     FamIn in = fam0;  // F_tau, the FAM entering block tau
@@ -81,10 +85,16 @@ void fam_layer_forward(float* out, float* fam_final, LayerCache& c, const float*
         if (F > 0) qkv_forward(b.fam, in.fam, in.pos, F, w, cfg);
 
         // [Alg.1 step 2] [Alg.2 step 3] K^ <- Concat(K_mem, K^F, K_tau); V^ likewise.
-        // Memory blocks before block 0 do not exist: their columns stay 0 and the mask
-        // never selects them.
-        grow_zero(b.k, (size_t)C * D);
-        grow_zero(b.v, (size_t)C * D);
+        // Memory blocks before block 0 do not exist: their columns are 0 and the mask
+        // never selects them; neither the rows past a partial block's end. (Only those
+        // rows are zeroed: every other row is copied over just below.)
+        grow(b.k, (size_t)C * D);
+        grow(b.v, (size_t)C * D);
+        const int absent = std::min(std::max(M - tau, 0), M);  // memory slots 0..absent-1
+        zero_rows(b.k.data(), absent * B, D);
+        zero_rows(b.v.data(), absent * B, D);
+        zero_rows(&b.k[(size_t)(plan.blk_col() + len) * D], B - len, D);
+        zero_rows(&b.v[(size_t)(plan.blk_col() + len) * D], B - len, D);
         for (int blk = std::max(0, tau - M); blk < tau; blk++) {
             const int col = plan.mem_col(blk - (tau - M));  // memory block tau-M+i in slot i
             copy_rows(&b.k[(size_t)col * D], K + (size_t)blk * B * D, B, D);
@@ -99,7 +109,7 @@ void fam_layer_forward(float* out, float* fam_final, LayerCache& c, const float*
 
         // [Alg.1 step 3] [Alg.2 step 4] a_t <- SelfAttention(q_t, K^_t, V^_t): one softmax
         // per block row over the keys its mask row allows (memory, FAM, causal prefix)
-        grow_zero(b.P, (size_t)H * len * C);
+        grow(b.P, (size_t)H * len * C);  // attention_forward writes every entry
         attention_forward(&c.tok_att[(size_t)t0 * D], b.P.data(), Q + (size_t)t0 * D, b.k.data(),
                           b.v.data(), mask.m.data(), len, C, D, H);
         // (the rest of step 4, "+ i_t" after Wo, and step 5 run for all blocks at once
