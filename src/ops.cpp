@@ -262,6 +262,13 @@ FAM_VECTORIZE void rope_apply(float* out, const float* x, const RopeTable& t, in
                     out[o + i] += x0 * cs[i] - x1 * sn[i];
                     out[o + i + half] += x0 * sn[i] + x1 * cs[i];
                 }
+            else if (out == x)  // in place (qkv_forward): through one pointer, which also vectorizes
+                for (int i = 0; i < half; i++) {
+                    float* p = out + o;
+                    float x0 = p[i], x1 = p[i + half];
+                    p[i] = x0 * cs[i] - x1 * sn[i];
+                    p[i + half] = x0 * sn[i] + x1 * cs[i];
+                }
             else
                 for (int i = 0; i < half; i++) {
                     float x0 = x[o + i], x1 = x[o + i + half];
