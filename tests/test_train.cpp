@@ -370,3 +370,58 @@ TEST_CASE("train: --penalty-blocks filler (DEVIATION): the penalties count only 
                 grad_check(std::string("filler-only penalty d") + w.params[i].name, w.params[i].data, w.params[i].size,
                            dw.params[i].data, objective, 1e-3, 2e-2);
 }
+
+TEST_CASE("train: --fam-noise (DEVIATION) perturbs the carried-in FAM by sigma x its rms, per layer, deterministically") {
+    // perturb_fam: layer l's noise has standard deviation sigma * rms_l
+    const int N = 2, F = 8, D = 64;
+    std::vector<float> fam(N * F * D);
+    Rng init(9);
+    for (int i = 0; i < F * D; i++) fam[i] = 5.0f * init.normal();          // layer 0: rms ~5
+    for (int i = F * D; i < N * F * D; i++) fam[i] = 0.5f * init.normal();  // layer 1: rms ~0.5
+    auto rms = [&](const std::vector<float>& x, int l) {
+        double ss = 0.0;
+        for (int i = 0; i < F * D; i++) ss += (double)x[l * F * D + i] * x[l * F * D + i];
+        return std::sqrt(ss / (F * D));
+    };
+    std::vector<float> a = fam, b = fam;
+    Rng r1(77), r2(77);
+    perturb_fam(a, N, F, D, 0.3f, r1);
+    perturb_fam(b, N, F, D, 0.3f, r2);
+    CHECK(a == b);  // the same seed, the same noise
+    for (int l = 0; l < N; l++) {
+        std::vector<float> diff(N * F * D);
+        for (size_t i = 0; i < diff.size(); i++) diff[i] = a[i] - fam[i];
+        const double want = 0.3 * rms(fam, l), got = rms(diff, l);
+        INFO("layer " << l << ": noise rms " << got << ", wanted " << want);
+        CHECK(got > 0.85 * want);
+        CHECK(got < 1.15 * want);
+    }
+
+    // training: needs --tbptt; with it, results do not depend on the thread count, and
+    // the noise changes them
+    Vocab vocab = passkey_vocab();
+    TrainConfig t;
+    t.filler_min = 20;
+    t.filler_max = 40;
+    t.steps = 6;
+    t.batch = 4;
+    t.tbptt = 24;
+    t.fam_noise = 0.5f;
+    t.seed = 2;
+    auto run = [&](const TrainConfig& c) {
+        ModelWeights w(tiny_cfg());
+        init_weights(w, c.seed);
+        TrainState st;
+        train(w, st, c, vocab, [](const StepStats&, const TrainState&) {});
+        return w.buffer;
+    };
+    t.threads = 1;
+    std::vector<float> one = run(t);
+    t.threads = 2;
+    CHECK(run(t) == one);
+    t.fam_noise = 0.0f;
+    CHECK(run(t) != one);
+    t.fam_noise = 0.5f;
+    t.tbptt = 0;
+    CHECK_THROWS_AS(run(t), std::invalid_argument);
+}

@@ -60,6 +60,7 @@ int cmd_train(int argc, char** argv) {
         .flag("mem-stop-grad", "stop-gradient on memory segments (the paper's M_SG ablation)")
         .option("fam-l2", "X", "DEVIATION: weight of a penalty on the squared FAM update size (0 = off)", "0")
         .option("fam-l1", "X", "DEVIATION: weight of a penalty on the FAM update size, unsquared (0 = off)", "0")
+        .option("fam-noise", "S", "DEVIATION: noise of S x the FAM's rms on the FAM --tbptt carries in (0 = off)", "0")
         .option("penalty-blocks", "WHICH", "DEVIATION: blocks whose FAM updates --fam-l2/--fam-l1 count: all | filler (PassKey: only blocks of filler)", "all")
         .option("answer-cut", "P", "probability of moving an example's filler (by < B) so a block boundary cuts the answer", "0")
         .option("tbptt", "T", "train only the last ~T tokens of longer examples, carrying the FAM in (fam, M = 0)", "0")
@@ -166,6 +167,7 @@ int cmd_train(int argc, char** argv) {
         tc.fam_l2 = (float)a.number("fam-l2", 0, 1e6);
         tc.fam_l1 = (float)a.number("fam-l1", 0, 1e6);
         tc.penalty_blocks = a.choice("penalty-blocks", {"all", "filler"});
+        tc.fam_noise = (float)a.number("fam-noise", 0, 100);
         tc.answer_cut = (float)a.number("answer-cut", 0, 1);
         tc.seed = (uint64_t)a.integer("seed", 0);
         if (!a.given("init")) {

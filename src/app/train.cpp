@@ -94,6 +94,17 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Vocab&
     train(w, st, cfg, PasskeySource(cfg, vocab, w.cfg.B), on_step);
 }
 
+void perturb_fam(std::vector<float>& fam, int N, int F, int D, float sigma, Rng& rng) {
+    const size_t FD = (size_t)F * D;
+    for (int l = 0; l < N; l++) {
+        float* x = fam.data() + l * FD;
+        double ss = 0.0;
+        for (size_t i = 0; i < FD; i++) ss += (double)x[i] * x[i];
+        const float s = sigma * (float)std::sqrt(ss / FD);
+        for (size_t i = 0; i < FD; i++) x[i] += s * rng.normal();
+    }
+}
+
 // The cache is reused from step to step, so every block is set.
 void mark_penalized_blocks(ModelCache& c, const TrainExample& ex, int s0, int B, bool filler_only) {
     for (LayerCache& l : c.layers)
@@ -121,6 +132,8 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Exampl
                                     " tokens but the model has V = " + std::to_string(mc.V));
     if (cfg.tbptt > 0 && (F == 0 || mc.M != 0))
         throw std::invalid_argument("--tbptt carries only the FAM: it needs attention fam with M = 0");
+    if (cfg.fam_noise > 0.0f && cfg.tbptt == 0)
+        throw std::invalid_argument("--fam-noise perturbs the FAM that --tbptt carries in: it needs --tbptt");
     if (st.opt.m.size() != w.buffer.size()) st.opt = AdamW(cfg.opt, w.buffer.size());
     st.opt.cfg = cfg.opt;
     Rng rng(st.rng_state ? st.rng_state : cfg.seed * 0x9E3779B97F4A7C15ULL + 1);
@@ -141,8 +154,11 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Exampl
         // ---- draw the batch (all randomness comes from `rng`, in a fixed order)
         std::vector<TrainExample> batch;
         std::vector<float> offsets(K, 0.0f);
+        std::vector<uint64_t> noise_seed(K, 0);
         for (int i = 0; i < K; i++) {
             batch.push_back(source.draw(rng, st.step));
+            // DEVIATION: --fam-noise; drawn here, in batch order, so threads do not matter
+            if (cfg.fam_noise > 0.0f) noise_seed[i] = rng.next_u64();
             // DEVIATION (in effect only): RPO as the paper specifies it, but it shifts every
             // position of the sequence alike (tokens, FAM, prompt) and RoPE sees only
             // differences, so it changes nothing beyond float rounding (tests/test_model.cpp).
@@ -187,6 +203,10 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Exampl
                 // exactly where the last block's update put it.
                 model_forward(c, w, ex.tokens.data(), s0, opt);
                 carried = c.fam_final;
+                if (cfg.fam_noise > 0.0f) {  // DEVIATION: --fam-noise
+                    Rng noise(noise_seed[i]);
+                    perturb_fam(carried, mc.N, F, mc.D, cfg.fam_noise, noise);
+                }
                 opt.fam_start = carried.data();
                 opt.pos_offset += (float)s0;
             }
@@ -279,6 +299,7 @@ static nlohmann::json train_config_json_all(const TrainConfig& c) {
     // only when used: files made without these options stay byte for byte
     if (c.rsp_ramp > 0) j["rsp_ramp"] = c.rsp_ramp;
     if (c.penalty_blocks != "all") j["penalty_blocks"] = c.penalty_blocks;
+    if (c.fam_noise > 0.0f) j["fam_noise"] = short_decimal(c.fam_noise);
     if (c.task == "text") {
         j["data"] = c.data;
         j["window"] = c.window;
@@ -310,6 +331,7 @@ TrainConfig train_config_from_json_text(const std::string& text) {
     c.rsp_from = j.at("rsp_from");
     c.rsp_ramp = j.value("rsp_ramp", 0);
     c.penalty_blocks = j.value("penalty_blocks", std::string("all"));
+    c.fam_noise = j.value("fam_noise", 0.0f);
     c.mem_stop_grad = j.at("mem_stop_grad");
     c.tbptt = j.value("tbptt", 0);
     c.fam_l2 = j.value("fam_l2", 0.0f);
@@ -356,6 +378,7 @@ void validate_train_config(const TrainConfig& c) {
     in("fam_l2", c.fam_l2, 0, 1e6);
     in("fam_l1", c.fam_l1, 0, 1e6);
     in("answer_cut", c.answer_cut, 0, 1);
+    in("fam_noise", c.fam_noise, 0, 100);
     if (c.penalty_blocks != "all" && c.penalty_blocks != "filler")
         throw std::invalid_argument("train.config: penalty_blocks '" + c.penalty_blocks.substr(0, 40) + "' is not all or filler");
     in("window", c.window, 1, 1 << 24);

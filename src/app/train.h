@@ -57,6 +57,11 @@ struct TrainConfig {
     // non-fresh update) or "filler" (only blocks made entirely of filler tokens, where
     // the FAM has nothing to write; the key and the question may be written freely).
     std::string penalty_blocks = "all";
+    // DEVIATION, likewise (needs --tbptt): Gaussian noise of this many times each
+    // layer's FAM rms is added to the FAM carried into the trained part of a long
+    // example, so the answer must be read from a FAM that has moved, as it does over
+    // fillers far longer than training shows. 0 = off.
+    float fam_noise = 0.0f;
     // DEVIATION (a training option the paper does not have): probability that an
     // example's filler length is moved (by less than a block)
     // so that a block boundary falls between two answer digits
@@ -172,6 +177,10 @@ void validate_train_config(const TrainConfig& c);
 // example's tokens [s0, T)) the update penalties count: every one, or with
 // filler_only only those of blocks whose tokens all lie in [ex.quiet_from,
 // ex.quiet_from + ex.quiet_len) (PassKey: the filler).
+// DEVIATION (--fam-noise): add N(0, (sigma * rms_l)^2) to every entry of layer l's
+// FAM in fam [N, F, D], rms_l the root-mean-square entry of that layer's FAM.
+void perturb_fam(std::vector<float>& fam, int N, int F, int D, float sigma, Rng& rng);
+
 void mark_penalized_blocks(ModelCache& c, const TrainExample& ex, int s0, int B, bool filler_only);
 
 // The RSP probability at `step`: cfg.rsp from cfg.rsp_from on, reached linearly over
