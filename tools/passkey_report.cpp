@@ -4,8 +4,9 @@
 // accuracy against log filler length: the toy-scale analog of the paper's
 // Figure 3a (Section 3.2), with each BSWA model's receptive field marked.
 //
-// usage: passkey_report --dir build/passkey --models fam,bswa_m0,... --notes FILE
-//                       [--phases NAME] --json OUT.json --md OUT.md --svg OUT.svg
+// usage: passkey_report --dir build/passkey --models fam_s1,fam_s2,bswa_m0,... --notes FILE
+//                       [--phases A,B] [--machine FILE] [--eval-seed S] [--check-seed S2]
+//                       --json OUT.json --md OUT.md --svg OUT.svg
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -168,14 +169,49 @@ static std::string phase_table(const std::string& dir, const std::string& name) 
     return md.str();
 }
 
+// The bar of the reproduction: exact match >= `bar` at every evaluated filler up to
+// `times` x the longest training filler. Returns a sentence; `held` says whether it held.
+static std::string verdict(const json& acc, long train_max, int times, double bar, bool& held) {
+    std::vector<std::pair<long, double>> pts;
+    for (auto it = acc.begin(); it != acc.end(); ++it) pts.push_back({std::stol(it.key()), it.value().get<double>()});
+    std::sort(pts.begin(), pts.end());
+    const long limit = train_max * times;
+    held = false;
+    long covered = -1;
+    for (auto& p : pts)
+        if (p.first <= limit) covered = p.first;
+    if (covered < limit)
+        return "not evaluated out to " + std::to_string(times) + "x the training filler (" + std::to_string(limit) + ")";
+    for (auto& p : pts)
+        if (p.first <= limit && p.second < bar)
+            return "**fails** the bar: " + fmt(p.second, 3) + " at filler " + std::to_string(p.first) + " (<= " +
+                   std::to_string(times) + "x " + std::to_string(train_max) + " = " + std::to_string(limit) + ")";
+    held = true;
+    std::string s = "**holds**: >= " + fmt(bar, 2) + " at every filler from 0 to " + std::to_string(limit) + " (" +
+                    std::to_string(times) + "x its longest training filler " + std::to_string(train_max) + ")";
+    for (auto& p : pts)
+        if (p.first > limit && p.second < bar) {
+            s += "; first below " + fmt(bar, 2) + " at " + std::to_string(p.first) + " (" + fmt(p.second, 3) + ", " +
+                 fmt((double)p.first / train_max, 0) + "x)";
+            return s;
+        }
+    if (!pts.empty() && pts.back().first > limit)
+        s += "; still >= " + fmt(bar, 2) + " at the longest evaluated filler, " + std::to_string(pts.back().first) + " (" +
+             fmt((double)pts.back().first / train_max, 0) + "x)";
+    return s;
+}
+
 int main(int argc, char** argv) {
     try {
         ArgParser a("passkey_report", "Collect the PassKey reproduction into JSON, Markdown and an SVG plot.");
         a.option("dir", "DIR", "where reproduce_passkey.sh left checkpoints, times and evals", "build/passkey")
             .option("models", "A,B,...", "model names, in table order", "", true)
             .option("notes", "FILE", "Markdown appended to the report (what was needed, what failed)")
-            .option("phases", "NAME", "also tabulate DIR/NAME.phases.json: the model evaluated at B consecutive "
-                                      "filler lengths, one per place the block boundary can fall in the answer")
+            .option("phases", "A,B", "also tabulate DIR/NAME.phases.json for these models: each evaluated at B "
+                                     "consecutive filler lengths, one per place the block boundary can fall in the answer")
+            .option("machine", "FILE", "`fam --version` output of the machine that ran it (CPU, BLAS kernel)")
+            .option("eval-seed", "S", "the evaluation seed of DIR/NAME.eval.json (stated in the report)", "7")
+            .option("check-seed", "S", "also read DIR/NAME.check.json, the FAM models evaluated with this other seed")
             .option("json", "FILE", "output JSON", "docs/results/passkey.json")
             .option("md", "FILE", "output Markdown", "docs/results/passkey.md")
             .option("svg", "FILE", "output SVG plot", "docs/results/passkey.svg");
@@ -207,6 +243,12 @@ int main(int argc, char** argv) {
                       {"accuracy", acc}};
             for (const char* k : {"digit_accuracy", "fam_rms"})
                 if (eval.contains(k)) m[k] = eval[k];
+            m["train_seed"] = tc["seed"];
+            m["train_steps"] = tc["steps"];
+            if (a.given("check-seed") && c.attention == AttentionKind::Fam) {
+                const json check = json::parse(last_line(read_file(dir + "/" + name + ".check.json")));
+                m["check_accuracy"] = check["accuracy"];
+            }
             models.push_back(m);
             if (fillers.empty())
                 for (auto it = acc.begin(); it != acc.end(); ++it) fillers.push_back(it.key());
@@ -214,10 +256,33 @@ int main(int argc, char** argv) {
                     << fmt(secs, 0) << " s\n";
         }
         std::sort(fillers.begin(), fillers.end(), [](const std::string& x, const std::string& y) { return std::stol(x) < std::stol(y); });
-        json out = {{"models", models}};
+        std::string machine;
+        if (a.given("machine")) {
+            machine = read_file(a.str("machine"));
+            while (!machine.empty() && (machine.back() == '\n' || machine.back() == ' ')) machine.pop_back();
+            for (size_t i; (i = machine.find('\n')) != std::string::npos;) machine.replace(i, 1, "; ");
+        }
+        const long eval_seed = a.integer("eval-seed", 0);
+        json out = {{"models", models}, {"eval_seed", eval_seed}, {"machine", machine}};
+        if (a.given("check-seed")) out["check_seed"] = a.integer("check-seed", 0);
+        // the bar: every FAM model >= 0.95 at every filler up to 16x its longest training filler
+        std::ostringstream verdicts;
+        for (auto& m : out["models"]) {
+            if (m["attention"] != "fam") continue;
+            bool held = false, held_check = true;
+            const long tmax = m["train_filler"][1].get<long>();
+            std::string v = verdict(m["accuracy"], tmax, 16, 0.95, held);
+            verdicts << "- **" << m["name"].get<std::string>() << "** (training seed " << m["train_seed"]
+                     << "), evaluation seed " << eval_seed << ": " << v << ".\n";
+            if (m.contains("check_accuracy")) {
+                std::string vc = verdict(m["check_accuracy"], tmax, 16, 0.95, held_check);
+                verdicts << "  With evaluation seed " << out["check_seed"] << ": " << vc << ".\n";
+            }
+            m["bar_held"] = held && held_check;
+        }
         write_file_atomic(a.str("json"), out.dump(2) + "\n");
         const int dist0 = key_distance_at_filler0();
-        write_file_atomic(a.str("svg"), plot_svg(models, dist0));
+        write_file_atomic(a.str("svg"), plot_svg(out["models"], dist0));
 
         std::ostringstream md;
         md << "# PassKey retrieval at toy scale (the paper's Figure 3a)\n\n"
@@ -227,6 +292,12 @@ int main(int argc, char** argv) {
            << "Each answer digit is predicted " << dist0 << " + filler tokens after that digit's last mention in the\n"
            << "prompt, so a BSWA model can retrieve only while filler <= RF - " << dist0 << " (the dashed lines).\n\n"
            << "![accuracy vs filler length](passkey.svg)\n\n";
+        if (!machine.empty()) md << "Machine and BLAS kernel (`fam --version`): " << machine << ".\n\n";
+        md << "Evaluation seed " << eval_seed
+           << (a.given("check-seed") ? ", chosen before looking at any result with it; the FAM models again with seed " +
+                                           std::to_string(a.integer("check-seed", 0)) + " below."
+                                     : ".")
+           << "\n\n";
         md << "| model | attention | B | M | F | RF (tokens) | train filler | train s |";
         for (auto& f : fillers) md << " " << f << " |";
         md << "\n|---|---|---|---|---|---|---|---|";
@@ -239,6 +310,16 @@ int main(int argc, char** argv) {
                << m["fam"] << " | " << (rf < 0 ? std::string("unbounded") : std::to_string(rf)) << " | "
                << m["train_filler"][0] << "-" << m["train_filler"][1] << " | " << m["train_seconds"] << " |";
             for (auto& f : fillers) md << " " << (m["accuracy"].contains(f) ? fmt(m["accuracy"][f].get<double>(), 2) : "") << " |";
+            md << "\n";
+        }
+        if (!verdicts.str().empty())
+            md << "\n**The bar** (exact match >= 0.95 at every filler up to 16x the longest training filler):\n\n"
+               << verdicts.str();
+        for (const auto& m : out["models"]) {
+            if (!m.contains("check_accuracy")) continue;
+            md << "\n**" << m["name"].get<std::string>() << "** with evaluation seed " << out["check_seed"] << ":";
+            for (auto it = m["check_accuracy"].begin(); it != m["check_accuracy"].end(); ++it)
+                md << " " << it.key() << ": " << fmt(it.value().get<double>(), 3) << ";";
             md << "\n";
         }
         for (const auto& m : models) {
@@ -255,7 +336,11 @@ int main(int argc, char** argv) {
                 md << " |\n";
             }
         }
-        if (a.given("phases")) md << phase_table(dir, a.str("phases"));
+        if (a.given("phases")) {
+            std::stringstream ph(a.str("phases"));
+            std::string p;
+            while (std::getline(ph, p, ',')) md << phase_table(dir, p);
+        }
         md << "\n## Exact configurations and seeds\n\n" << configs.str() << "\n";
         if (a.given("notes")) md << read_file(a.str("notes"));
         write_file_atomic(a.str("md"), md.str());

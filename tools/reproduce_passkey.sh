@@ -2,15 +2,17 @@
 # reproduce_passkey.sh: the toy-scale PassKey experiment of the paper (Section 3.2,
 # Figure 3a, Appendix D.1), run by `make reproduce-passkey`.
 #
-# Trains TransformerFAM (M = 0) and BSWA with M = 0, 1, 2 and M1_SG (stop-gradient
-# on the memory segment) at one toy size, evaluates each at filler lengths from
-# below the BSWA receptive fields to far beyond them, and writes
+# Trains TransformerFAM (M = 0) with two training seeds, and BSWA with M = 0, 1, 2
+# and M1_SG (stop-gradient on the memory segment), all at one toy size; evaluates
+# each at filler lengths from below the BSWA receptive fields to far beyond them
+# (FAM: out to 64x its longest training filler) with an evaluation seed fixed
+# before any result was seen, the FAM models again with a second one; writes
 # docs/results/passkey.{md,json,svg}. Checkpoints and logs stay in build/passkey/.
-# The BSWA models train two at a time (one thread each, ~5 min), then the FAM
-# model on two threads (~40 min), then everything is evaluated (~5 min): under
-# an hour on 2 cores. Every number is seeded and training does not depend on the
-# thread count: a rerun gives the same tables (training times aside).
-# SKIP_TRAIN=1 re-evaluates existing checkpoints.
+# The BSWA models train two at a time (one thread each, ~4 min), then the two FAM
+# models side by side (one thread each, ~25 min), then everything is evaluated
+# (~14 min): under an hour on 2 cores. Every number is seeded and training does not
+# depend on the thread count: a rerun on the same BLAS kernel gives the same tables
+# (times aside). SKIP_TRAIN=1 re-evaluates existing checkpoints.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FAM=build/fam
@@ -19,20 +21,31 @@ mkdir -p "$OUT" docs/results
 
 # One toy size for every model; only the attention differs.
 MODEL="--d-model 64 --heads 4 --layers 2 --d-ff 256 --block 16"
-COMMON="--batch 16 --lr 3e-3 --schedule cosine --warmup 100 --log-every 100 --seed 1"
+COMMON="--batch 16 --lr 3e-3 --schedule cosine --warmup 100 --log-every 100"
 # BSWA learns only from examples whose key lies inside its receptive field (at most
 # 2*2*16 = 64 tokens here), so it trains on short fillers.
-BSWA_TRAIN="--filler 0:48 --curriculum 500 --steps ${BSWA_STEPS:-2000}"
-# FAM: fillers up to 1024, the last 320 tokens trained with the FAM carried in (TBPTT),
-# the penalty on the FAM update size, and half the examples moved so that a block
-# boundary cuts the answer (see tools/passkey_notes.md for what each one did).
-FAM_TRAIN="--filler 0:1024 --curriculum 1500 --tbptt 320 --fam-l2 ${FAM_L2:-0.03} --answer-cut ${ANSWER_CUT:-0.5} --steps ${FAM_STEPS:-12000}"
-FILLERS="${FILLERS:-0,16,32,64,128,256,512,1024,2048,4096,8192,16384}"
-# examples per filler length: the FAM model is judged against a 95% bar, and with 100
-# examples a 97% model reads 94% or less about one time in twelve, so it gets 500 (standard
+BSWA_TRAIN="--seed 1 --filler 0:48 --curriculum 500 --steps ${BSWA_STEPS:-2000}"
+# FAM: the recipe (tools/passkey_notes.md says what each part did and what failed).
+# Fillers up to 256, the penalty on FAM updates counted only on filler blocks, half the
+# examples moved so that a block boundary cuts the answer.
+FAM_TRAIN="${FAM_TRAIN:---filler 0:256 --curriculum 1000 --fam-l2 0.1 --penalty-blocks filler --answer-cut 0.5 --steps ${FAM_STEPS:-8000}}"
+# Two FAM models, identical but for the training seed: a result must not hang on one seed.
+FAM_SEEDS="${FAM_SEEDS:-1 2}"
+# The evaluation seeds were fixed before any result with them was looked at (the recipe
+# was developed with seed 7); CHECK_SEED re-evaluates the FAM models with other examples.
+EVAL_SEED="${EVAL_SEED:-20261202}"
+CHECK_SEED="${CHECK_SEED:-4242}"
+# FAM: out to 64x its longest training filler; BSWA: far past its receptive field
+FAM_FILLERS="${FAM_FILLERS:-0,16,32,64,128,256,512,1024,2048,4096,8192,16384}"
+CHECK_FILLERS="${CHECK_FILLERS:-0,16,64,256,1024,2048,4096}"
+BSWA_FILLERS="${BSWA_FILLERS:-0,16,32,64,128,256,512,1024,2048,4096}"
+# examples per filler length: the FAM models are judged against a 95% bar, and with 100
+# examples a 97% model reads 94% or less about one time in twelve, so they get 500 (standard
 # error ~0.8 points); the BSWA models sit at 0 or 1, where 100 are plenty
 SAMPLES="${SAMPLES:-100}"
 FAM_SAMPLES="${FAM_SAMPLES:-500}"
+FAM_NAMES=""
+for s in $FAM_SEEDS; do FAM_NAMES="$FAM_NAMES fam_s$s"; done
 
 start_all=$(date +%s)
 now() { echo $(( $(date +%s) - start_all )); }
@@ -61,6 +74,14 @@ watch_logs() {
     wait
 }
 
+# eval_one NAME FILLERS SAMPLES SEED SUFFIX: `fam eval --json` into NAME.SUFFIX.json, table in .log
+eval_one() {
+    $FAM eval --model "$OUT/$1.safetensors" --filler "$2" --samples "$3" --seed "$4" --threads 1 --json \
+        > "$OUT/$1.$5.json" 2> "$OUT/$1.$5.log"
+}
+
+$FAM --version > "$OUT/machine.txt"
+echo "== $(tr '\n' ' ' < "$OUT/machine.txt")"
 if [ "${SKIP_TRAIN:-0}" = 1 ]; then
     echo "== SKIP_TRAIN=1: evaluating the checkpoints already in $OUT"
 else
@@ -71,30 +92,37 @@ else
       train_one bswa_m1_sg 1 --attention bswa --mem 1 --mem-stop-grad $BSWA_TRAIN ) &
     watch_logs bswa_m0 bswa_m1 bswa_m2 bswa_m1_sg
     echo "[$(now)s] BSWA models trained"
-    echo "== training 2/2: TransformerFAM (two threads; the result does not depend on the thread count)"
-    train_one fam 2 --attention fam --mem 0 --fam 8 $FAM_TRAIN &
-    watch_logs fam
-    echo "[$(now)s] FAM model trained"
+    echo "== training 2/2: TransformerFAM, training seeds $FAM_SEEDS, side by side (one thread each;"
+    echo "   the result does not depend on the thread count)"
+    for s in $FAM_SEEDS; do
+        train_one "fam_s$s" 1 --attention fam --mem 0 --seed "$s" $FAM_TRAIN &
+    done
+    watch_logs $FAM_NAMES
+    echo "[$(now)s] FAM models trained"
 fi
 
-echo "== evaluation at filler lengths $FILLERS ($FAM_SAMPLES examples each for FAM, $SAMPLES for BSWA)"
-for name in fam bswa_m0 bswa_m1 bswa_m2 bswa_m1_sg; do
-    n=$SAMPLES
-    [ "$name" = fam ] && n=$FAM_SAMPLES
-    echo "[$(now)s] evaluating $name"
-    # --json: the JSON line on stdout, the table on stderr (kept as the log)
-    $FAM eval --model "$OUT/$name.safetensors" --filler "$FILLERS" --samples "$n" --seed 7 --threads 2 --json \
-        > "$OUT/$name.eval.json" 2> "$OUT/$name.eval.log"
-    cat "$OUT/$name.eval.log"
-done
-# where the block boundary falls in the answer: the FAM model at B = 16 consecutive lengths
-PHASE_FROM="${PHASE_FROM:-4096}"
-echo "[$(now)s] evaluating fam at fillers $PHASE_FROM..$((PHASE_FROM + 15)) (every place a block boundary can cut the answer)"
-$FAM eval --model "$OUT/fam.safetensors" --filler "$(seq -s, "$PHASE_FROM" $((PHASE_FROM + 15)))" --samples "$SAMPLES" \
-    --seed 7 --threads 2 --json > "$OUT/fam.phases.json" 2> "$OUT/fam.phases.log"
-cat "$OUT/fam.phases.log"
+echo "== evaluation, seed $EVAL_SEED: FAM at $FAM_FILLERS ($FAM_SAMPLES examples each), BSWA at $BSWA_FILLERS ($SAMPLES)"
+# two evaluations at a time, one thread each
+for name in $FAM_NAMES; do eval_one "$name" "$FAM_FILLERS" "$FAM_SAMPLES" "$EVAL_SEED" eval & done
+wait
+for name in $FAM_NAMES; do cat "$OUT/$name.eval.log"; done
+( eval_one bswa_m0 "$BSWA_FILLERS" "$SAMPLES" "$EVAL_SEED" eval; eval_one bswa_m1 "$BSWA_FILLERS" "$SAMPLES" "$EVAL_SEED" eval ) &
+( eval_one bswa_m2 "$BSWA_FILLERS" "$SAMPLES" "$EVAL_SEED" eval; eval_one bswa_m1_sg "$BSWA_FILLERS" "$SAMPLES" "$EVAL_SEED" eval ) &
+wait
+for name in bswa_m0 bswa_m1 bswa_m2 bswa_m1_sg; do cat "$OUT/$name.eval.log"; done
+echo "[$(now)s] the FAM models again with evaluation seed $CHECK_SEED at $CHECK_FILLERS ($FAM_SAMPLES examples each)"
+for name in $FAM_NAMES; do eval_one "$name" "$CHECK_FILLERS" "$FAM_SAMPLES" "$CHECK_SEED" check & done
+wait
+for name in $FAM_NAMES; do cat "$OUT/$name.check.log"; done
+# where the block boundary falls in the answer: each FAM model at B = 16 consecutive lengths
+PHASE_FROM="${PHASE_FROM:-1024}"
+echo "[$(now)s] the FAM models at fillers $PHASE_FROM..$((PHASE_FROM + 15)) (every place a block boundary can cut the answer)"
+for name in $FAM_NAMES; do eval_one "$name" "$(seq -s, "$PHASE_FROM" $((PHASE_FROM + 15)))" "$SAMPLES" "$EVAL_SEED" phases & done
+wait
+for name in $FAM_NAMES; do cat "$OUT/$name.phases.log"; done
 
-build/tools/passkey_report --dir "$OUT" --models fam,bswa_m0,bswa_m1,bswa_m2,bswa_m1_sg \
-    --phases fam --notes tools/passkey_notes.md --json docs/results/passkey.json --md docs/results/passkey.md \
+FAM_LIST=$(echo $FAM_NAMES | tr ' ' ',')
+build/tools/passkey_report --dir "$OUT" --models "$FAM_LIST,bswa_m0,bswa_m1,bswa_m2,bswa_m1_sg" \
+    --phases "$FAM_LIST" --machine "$OUT/machine.txt" --eval-seed "$EVAL_SEED" --check-seed "$CHECK_SEED" --notes tools/passkey_notes.md --json docs/results/passkey.json --md docs/results/passkey.md \
     --svg docs/results/passkey.svg
 echo "[$(now)s] done"
