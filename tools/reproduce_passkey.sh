@@ -9,8 +9,8 @@
 # before any result was seen, the FAM models again with a second one; writes
 # docs/results/passkey.{md,json,svg}. Checkpoints and logs stay in build/passkey/.
 # The BSWA models train two at a time (one thread each, ~4 min), then the two FAM
-# models side by side (one thread each, ~32 min), then everything is evaluated
-# (~14 min): under an hour on 2 cores. Every number is seeded and training does not
+# models side by side (one thread each, ~28 min), then everything is evaluated
+# (~10 min): under an hour on 2 cores. Every number is seeded and training does not
 # depend on the thread count: a rerun on the same BLAS kernel gives the same tables
 # (times aside). SKIP_TRAIN=1 re-evaluates existing checkpoints.
 set -euo pipefail
@@ -28,7 +28,7 @@ BSWA_TRAIN="--seed 1 --filler 0:48 --curriculum 500 --steps ${BSWA_STEPS:-2000}"
 # FAM: the recipe (tools/passkey_notes.md says what each part did and what failed).
 # Fillers up to 256, the penalty on FAM updates counted only on filler blocks, half the
 # examples moved so that a block boundary cuts the answer.
-FAM_TRAIN="${FAM_TRAIN:---filler 0:256 --curriculum 1000 --fam-l2 0.1 --penalty-blocks filler --answer-cut 0.5 --steps ${FAM_STEPS:-10000}}"
+FAM_TRAIN="${FAM_TRAIN:---filler 0:256 --curriculum 1000 --fam-l2 0.1 --penalty-blocks filler --answer-cut 0.5 --steps ${FAM_STEPS:-20000}}"
 # Two FAM models, identical but for the training seed: a result must not hang on one seed.
 FAM_SEEDS="${FAM_SEEDS:-1 2}"
 # The evaluation seeds were fixed before any result with them was looked at (the recipe
