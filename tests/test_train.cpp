@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 
 #include "fam_penalty.h"
 #include "gradcheck.h"
@@ -102,6 +103,17 @@ static FamConfig tiny_cfg() {
     c.M = 0;
     c.F = 2;
     return c;
+}
+
+// A tiny model trained on PassKey from scratch with `c` (initialised from c.seed).
+static ModelWeights train_tiny(const TrainConfig& c, const Vocab& vocab,
+                               const std::function<void(const StepStats&, const TrainState&)>& on_step =
+                                   [](const StepStats&, const TrainState&) {}) {
+    ModelWeights w(tiny_cfg());
+    init_weights(w, c.seed);
+    TrainState st;
+    train(w, st, c, vocab, on_step);
+    return w;
 }
 
 TEST_CASE("passkey: moving the filler so that a block boundary cuts the answer") {
@@ -259,11 +271,8 @@ TEST_CASE("train: --rsp-ramp (DEVIATION) grows the RSP probability linearly, and
     t.seed = 3;
     t.threads = 1;
     auto used = [&](const TrainConfig& c) {
-        ModelWeights w(tiny_cfg());
-        init_weights(w, c.seed);
-        TrainState st;
         std::vector<int> u;
-        train(w, st, c, vocab, [&](const StepStats& s, const TrainState&) { u.push_back(s.rsp_used ? 1 : 0); });
+        train_tiny(c, vocab, [&](const StepStats& s, const TrainState&) { u.push_back(s.rsp_used ? 1 : 0); });
         return u;
     };
     std::vector<int> constant = used(t);
@@ -408,13 +417,7 @@ TEST_CASE("train: --fam-noise (DEVIATION) perturbs the carried-in FAM by sigma x
     t.tbptt = 24;
     t.fam_noise = 0.5f;
     t.seed = 2;
-    auto run = [&](const TrainConfig& c) {
-        ModelWeights w(tiny_cfg());
-        init_weights(w, c.seed);
-        TrainState st;
-        train(w, st, c, vocab, [](const StepStats&, const TrainState&) {});
-        return w.buffer;
-    };
+    auto run = [&](const TrainConfig& c) { return train_tiny(c, vocab).buffer; };
     t.threads = 1;
     std::vector<float> one = run(t);
     t.threads = 2;

@@ -45,6 +45,15 @@ static std::string fmt(double x, int prec = 2) {
     return b;
 }
 
+// An accuracy object as `fam eval --json` writes it, {"filler": value, ...}, as
+// (filler, value) pairs in filler order (JSON keeps the keys in string order).
+static std::vector<std::pair<long, double>> by_filler(const json& acc) {
+    std::vector<std::pair<long, double>> pts;
+    for (auto it = acc.begin(); it != acc.end(); ++it) pts.push_back({std::stol(it.key()), it.value().get<double>()});
+    std::sort(pts.begin(), pts.end());
+    return pts;
+}
+
 // a JSON array of numbers as one table cell: " 1.00 0.98 0.95"
 static std::string cell(const json& values) {
     std::string s;
@@ -107,10 +116,7 @@ static std::string plot_svg(const json& models, int dist0) {
     int k = 0;
     for (const auto& m : models) {
         const char* col = colors[k % 7];
-        std::vector<std::pair<double, double>> pts;
-        for (auto it = m["accuracy"].begin(); it != m["accuracy"].end(); ++it)
-            pts.push_back({std::stod(it.key()), it.value().get<double>()});
-        std::sort(pts.begin(), pts.end());
+        const std::vector<std::pair<long, double>> pts = by_filler(m["accuracy"]);
         s << "<polyline fill='none' stroke='" << col << "' stroke-width='2.5' points='";
         for (auto& p : pts) s << X(p.first) << "," << Y(p.second) << " ";
         s << "'/>\n";
@@ -144,8 +150,7 @@ static std::string phase_table(const std::string& dir, const std::string& name) 
     const FamConfig c = config_from_metadata(safetensors_load(dir + "/" + name + ".safetensors"));
     const json eval = json::parse(last_line(read_file(dir + "/" + name + ".phases.json")));
     std::vector<long> fillers;
-    for (auto it = eval["accuracy"].begin(); it != eval["accuracy"].end(); ++it) fillers.push_back(std::stol(it.key()));
-    std::sort(fillers.begin(), fillers.end());
+    for (const auto& p : by_filler(eval["accuracy"])) fillers.push_back(p.first);
     const Vocab vocab = passkey_vocab();
     std::ostringstream md;
     md << "\n**" << name << "**, accuracy by where the block boundary falls (" << c.B
@@ -172,9 +177,7 @@ static std::string phase_table(const std::string& dir, const std::string& name) 
 // The bar of the reproduction: exact match >= `bar` at every evaluated filler up to
 // `times` x the longest training filler. Returns a sentence; `held` says whether it held.
 static std::string verdict(const json& acc, long train_max, int times, double bar, bool& held) {
-    std::vector<std::pair<long, double>> pts;
-    for (auto it = acc.begin(); it != acc.end(); ++it) pts.push_back({std::stol(it.key()), it.value().get<double>()});
-    std::sort(pts.begin(), pts.end());
+    const std::vector<std::pair<long, double>> pts = by_filler(acc);
     const long limit = train_max * times;
     held = false;
     long covered = -1;
@@ -251,11 +254,10 @@ int main(int argc, char** argv) {
             }
             models.push_back(m);
             if (fillers.empty())
-                for (auto it = acc.begin(); it != acc.end(); ++it) fillers.push_back(it.key());
+                for (const auto& p : by_filler(acc)) fillers.push_back(std::to_string(p.first));
             configs << "- **" << label << "**: `" << c.describe() << "`; training `" << tc.dump() << "`; "
                     << fmt(secs, 0) << " s\n";
         }
-        std::sort(fillers.begin(), fillers.end(), [](const std::string& x, const std::string& y) { return std::stol(x) < std::stol(y); });
         std::string machine;
         if (a.given("machine")) {
             machine = read_file(a.str("machine"));
@@ -265,17 +267,19 @@ int main(int argc, char** argv) {
         const long eval_seed = a.integer("eval-seed", 0);
         json out = {{"models", models}, {"eval_seed", eval_seed}, {"machine", machine}};
         if (a.given("check-seed")) out["check_seed"] = a.integer("check-seed", 0);
-        // the bar: every FAM model >= 0.95 at every filler up to 16x its longest training filler
+        // the bar: every FAM model >= kBar at every filler up to kTimes x its longest training filler
+        const int kTimes = 16;
+        const double kBar = 0.95;
         std::ostringstream verdicts;
         for (auto& m : out["models"]) {
             if (m["attention"] != "fam") continue;
             bool held = false, held_check = true;
             const long tmax = m["train_filler"][1].get<long>();
-            std::string v = verdict(m["accuracy"], tmax, 16, 0.95, held);
+            std::string v = verdict(m["accuracy"], tmax, kTimes, kBar, held);
             verdicts << "- **" << m["name"].get<std::string>() << "** (training seed " << m["train_seed"]
                      << "), evaluation seed " << eval_seed << ": " << v << ".\n";
             if (m.contains("check_accuracy")) {
-                std::string vc = verdict(m["check_accuracy"], tmax, 16, 0.95, held_check);
+                std::string vc = verdict(m["check_accuracy"], tmax, kTimes, kBar, held_check);
                 verdicts << "  With evaluation seed " << out["check_seed"] << ": " << vc << ".\n";
             }
             m["bar_held"] = held && held_check;
@@ -313,13 +317,13 @@ int main(int argc, char** argv) {
             md << "\n";
         }
         if (!verdicts.str().empty())
-            md << "\n**The bar** (exact match >= 0.95 at every filler up to 16x the longest training filler):\n\n"
+            md << "\n**The bar** (exact match >= " << fmt(kBar, 2) << " at every filler up to " << kTimes
+               << "x the longest training filler):\n\n"
                << verdicts.str();
         for (const auto& m : out["models"]) {
             if (!m.contains("check_accuracy")) continue;
             md << "\n**" << m["name"].get<std::string>() << "** with evaluation seed " << out["check_seed"] << ":";
-            for (auto it = m["check_accuracy"].begin(); it != m["check_accuracy"].end(); ++it)
-                md << " " << it.key() << ": " << fmt(it.value().get<double>(), 3) << ";";
+            for (const auto& p : by_filler(m["check_accuracy"])) md << " " << p.first << ": " << fmt(p.second, 3) << ";";
             md << "\n";
         }
         for (const auto& m : models) {
