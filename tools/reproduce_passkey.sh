@@ -26,15 +26,17 @@ COMMON="--batch 16 --lr 3e-3 --schedule cosine --warmup 100 --log-every 100"
 # 2*2*16 = 64 tokens here), so it trains on short fillers.
 BSWA_TRAIN="--seed 1 --filler 0:48 --curriculum 500 --steps ${BSWA_STEPS:-2000}"
 # FAM: the recipe (tools/passkey_notes.md says what each part did and what failed).
-# Fillers up to 256, the penalty on FAM updates counted only on filler blocks, half the
-# examples moved so that a block boundary cuts the answer.
-FAM_TRAIN="${FAM_TRAIN:---filler 0:256 --curriculum 1000 --fam-l2 0.1 --penalty-blocks filler --answer-cut 0.5 --steps ${FAM_STEPS:-20000}}"
+# Fillers up to 256, the penalty on FAM updates (weight 0.3) counted only on filler
+# blocks, half the examples moved so that a block boundary cuts the answer.
+FAM_TRAIN="${FAM_TRAIN:---filler 0:256 --curriculum 1000 --fam-l2 0.3 --penalty-blocks filler --answer-cut 0.5 --steps ${FAM_STEPS:-20000}}"
 # Two FAM models, identical but for the training seed: a result must not hang on one seed.
 FAM_SEEDS="${FAM_SEEDS:-1 2}"
 # The evaluation seeds were fixed before any result with them was looked at (the recipe
 # was developed with seed 7); CHECK_SEED re-evaluates the FAM models with other examples.
-EVAL_SEED="${EVAL_SEED:-20261202}"
-CHECK_SEED="${CHECK_SEED:-4242}"
+# (The previous recipe's report used 20261202 and 4242; this recipe has not seen them either,
+#  but fresh ones leave no doubt.)
+EVAL_SEED="${EVAL_SEED:-20261203}"
+CHECK_SEED="${CHECK_SEED:-6007}"
 # FAM: out to 64x its longest training filler; BSWA: far past its receptive field
 FAM_FILLERS="${FAM_FILLERS:-0,16,32,64,128,256,512,1024,2048,4096,8192,16384}"
 CHECK_FILLERS="${CHECK_FILLERS:-0,16,64,256,1024,2048,4096}"
