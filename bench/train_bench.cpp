@@ -2,7 +2,7 @@
 // (src/model.h) on random tokens, against the machine's sgemm peak.
 //
 // One training step is what `fam train` does per step (src/app/train.cpp): the
-// batch's sequences split over threads (sequence i on thread i % threads, OpenBLAS
+// batch's sequences split over threads (parallel_for: each thread takes the next one; OpenBLAS
 // single-threaded in each), model_forward, model_loss, model_backward into a
 // gradient buffer per sequence, the buffers summed in sequence order, one AdamW
 // step. The forward measurement is model_forward + model_loss, split the same way.

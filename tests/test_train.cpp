@@ -2,6 +2,7 @@
 // training pipeline (train, save, resume bit for bit, evaluate, loss goes down).
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -146,6 +147,24 @@ TEST_CASE("passkey: moving the filler so that a block boundary cuts the answer")
     }
     // a range narrower than a block keeps the filler as it is when nothing in it cuts the answer
     CHECK(passkey_filler_cutting_answer(v, 5, 0, 16, 5, 5) == 5);
+}
+
+TEST_CASE("parallel_for: every item runs once, whatever the thread count; an item's exception reaches the caller") {
+    for (int threads : {1, 2, 3, 8})
+        for (int n : {0, 1, 2, 7, 40}) {
+            std::vector<std::atomic<int>> runs(n);
+            for (auto& r : runs) r = 0;
+            parallel_for(n, threads, [&](int i) { runs[i]++; });
+            for (int i = 0; i < n; i++) CHECK(runs[i] == 1);
+        }
+    std::atomic<int> started{0};
+    CHECK_THROWS_WITH_AS(parallel_for(50, 2,
+                                      [&](int i) {
+                                          started++;
+                                          if (i == 3) throw std::runtime_error("item 3 failed");
+                                      }),
+                         "item 3 failed", std::runtime_error);
+    CHECK(started >= 4);  // items 0..3 at least (the others may be skipped once 3 throws)
 }
 
 TEST_CASE("train: smoke: loss goes down, checkpoint resumes bit for bit, eval runs") {

@@ -1,6 +1,8 @@
 // train.cpp: see train.h.
 #include "app/train.h"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -21,14 +23,19 @@ void parallel_for(int n, int threads, const std::function<void(int)>& fn) {
         for (int i = 0; i < n; i++) fn(i);
         return;
     }
+    // Each thread takes the next item not yet taken: a thread that drew short items
+    // does not wait for one that drew long ones. Which thread runs an item changes no
+    // number (every item writes only its own outputs).
+    std::atomic<int> next{0};
     std::vector<std::thread> pool;
     std::vector<std::exception_ptr> errors(threads);
     for (int k = 0; k < threads; k++)
         pool.emplace_back([&, k]() {
             try {
-                for (int i = k; i < n; i += threads) fn(i);
+                for (int i = next++; i < n; i = next++) fn(i);
             } catch (...) {
                 errors[k] = std::current_exception();
+                next = n;  // the others stop after their current item
             }
         });
     for (auto& t : pool) t.join();
@@ -189,7 +196,15 @@ void train(ModelWeights& w, TrainState& st, const TrainConfig& cfg, const Exampl
             total_w += wsum[i];
         }
         std::vector<float> losses(K), penalties(K), accuracy(K);
-        parallel_for(K, cfg.threads, [&](int i) {
+        // longest sequences first, so that the threads finish together (the order of the
+        // work changes no number: sequence i writes only losses[i], dws[i], caches[i])
+        std::vector<int> order(K);
+        for (int i = 0; i < K; i++) order[i] = i;
+        std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+            return batch[a].tokens.size() > batch[b].tokens.size();
+        });
+        parallel_for(K, cfg.threads, [&](int j) {
+            const int i = order[j];
             const TrainExample& ex = batch[i];
             ForwardOptions opt;
             opt.pos_offset = offsets[i];

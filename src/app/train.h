@@ -137,9 +137,11 @@ class PasskeySource : public ExampleSource {
 // through the FAM. V: the task's vocabulary size.
 FamConfig passkey_model_config(int V);
 
-// Runs fn(i) for i in [0, n) on `threads` threads (item i on thread i % threads);
-// item i always goes to the same place in the output, so results never depend on the
-// thread count. The first exception thrown by any item is rethrown.
+// Runs fn(i) for i in [0, n) on `threads` threads, each thread taking the next item
+// not yet taken (in the order 0, 1, 2, ...). Item i always goes to the same place in
+// the output, so results never depend on the thread count or on which thread ran
+// what. The first exception thrown by any item is rethrown (items not yet started
+// are then skipped).
 void parallel_for(int n, int threads, const std::function<void(int)>& fn);
 
 // Trains w in place from `state` (fresh or loaded) until cfg.steps on the
