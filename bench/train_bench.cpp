@@ -250,8 +250,8 @@ int main(int argc, char** argv) {
     blas_set_threads(env ? std::max(1, std::atoi(env)) : 1);
     if (!json) {
         std::printf("sgemm peak: %.1f GFLOP/s (1024 x 1024 x 1024, %d OpenBLAS threads)\n\n", peak, threads);
-        std::printf("%-46s %12s %12s %10s %9s %8s\n", "config", "train tok/s", "fwd tok/s", "fwd GFLOP", "GFLOP/s",
-                    "of peak");
+        std::printf("%-46s %12s %12s %10s %9s %8s %10s %8s\n", "config", "train tok/s", "fwd tok/s", "fwd GFLOP",
+                    "GFLOP/s", "of peak", "train GF/s", "of peak");
         std::fflush(stdout);
     }
     for (const BenchConfig& bc : configs) {
@@ -266,6 +266,9 @@ int main(int argc, char** argv) {
         }
         const double flops = forward_flops(bc.cfg, bc.T);  // one sequence
         const double gflops = fwd_rate * bc.batch * flops / 1e9;
+        // a training step multiplies 3x the forward's FLOPs: every forward product
+        // (Y = X W^T, S = Q K^T, O = P V) has two backward products of its size
+        const double train_gflops = train_rate * bc.batch * 3.0 * flops / 1e9;
         if (json) {
             nlohmann::ordered_json j = {{"config", bc.name},
                                         {"train_tok_s", std::llround(train_rate * tokens)},
@@ -273,6 +276,8 @@ int main(int argc, char** argv) {
                                         {"forward_gflops", std::round(gflops * 100) / 100},
                                         {"sgemm_peak_gflops", std::round(peak * 100) / 100},
                                         {"share_of_peak", std::round(gflops / peak * 1000) / 1000},
+                                        {"train_gflops", std::round(train_gflops * 100) / 100},
+                                        {"train_share_of_peak", std::round(train_gflops / peak * 1000) / 1000},
                                         {"forward_gflop_per_seq", std::round(flops / 1e6) / 1000},
                                         {"threads", threads},
                                         {"quick", quick},
@@ -282,14 +287,17 @@ int main(int argc, char** argv) {
                                         {"blas_core_auto", blas_kernel_auto()}};
             std::printf("%s\n", j.dump().c_str());
         } else {
-            std::printf("%-46s %12.0f %12.0f %10.3f %9.1f %7.1f%%\n", bc.name.c_str(), train_rate * tokens,
-                        fwd_rate * tokens, flops / 1e9, gflops, 100.0 * gflops / peak);
+            std::printf("%-46s %12.0f %12.0f %10.3f %9.1f %7.1f%% %10.1f %7.1f%%\n", bc.name.c_str(),
+                        train_rate * tokens, fwd_rate * tokens, flops / 1e9, gflops, 100.0 * gflops / peak,
+                        train_gflops, 100.0 * train_gflops / peak);
         }
         std::fflush(stdout);
     }
     if (!json)
         std::printf("\nfwd GFLOP: matrix-product FLOPs of one sequence's forward (QKV, Wo, FFN, attention over every\n"
                     "key column incl. memory and FAM, the FAM updates, the prompt pass, lm_head); GFLOP/s: the\n"
-                    "forward measurement's rate; of peak: GFLOP/s over the sgemm peak above.\n");
+                    "forward measurement's rate; of peak: GFLOP/s over the sgemm peak above; train GF/s: 3 x fwd\n"
+                    "GFLOP per sequence at the training rate (each forward product has two backward products of\n"
+                    "its size), and its share of the peak.\n");
     return 0;
 }

@@ -22,25 +22,10 @@
 #include "app/tasks.h"
 #include "app/train.h"
 #include "model_util.h"
+#include "run_cmd.h"
 #include "temp_dir.h"
 
 namespace {
-
-// Runs a shell command; its stdout (and stderr) as a string, the exit code in *rc.
-std::string run(const std::string& cmd, int* rc) {
-    std::string out;
-    FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-    if (!p) {
-        *rc = -1;
-        return out;
-    }
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    int status = pclose(p);
-    *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return out;
-}
 
 // The first interpreter that imports numpy: $FAM_PYTHON, python3, /usr/bin/python3
 // (a pyenv or venv python3 may not see Debian's python3-numpy). "" if none.
@@ -51,7 +36,7 @@ std::string find_python() {
     candidates.push_back("/usr/bin/python3");
     for (const std::string& py : candidates) {
         int rc = 0;
-        run(py + " -c 'import numpy' >/dev/null", &rc);
+        run_cmd(py + " -c 'import numpy' >/dev/null", &rc);
         if (rc == 0) return py;
     }
     return "";
@@ -178,7 +163,7 @@ TEST_CASE("python: famio reads every kind of file and fam_numpy reproduces fam f
     }
 
     int rc = 0;
-    const std::string out = run(py + " " + python_dir() + "/check_files.py " + dir.path, &rc);
+    const std::string out = run_cmd(py + " " + python_dir() + "/check_files.py " + dir.path, &rc);
     MESSAGE("python/check_files.py (" << py << "):\n" << out);
     CHECK(out.find("NOT OK") == std::string::npos);
     CHECK(out.find("\n0 failed") != std::string::npos);
@@ -189,7 +174,7 @@ TEST_CASE("python: famio reads every kind of file and fam_numpy reproduces fam f
         std::ofstream bad(d + "bad.safetensors");
         bad << "not a model";
     }
-    const std::string info = run(py + " " + python_dir() + "/famio.py info " + d + "bad.safetensors", &rc);
+    const std::string info = run_cmd(py + " " + python_dir() + "/famio.py info " + d + "bad.safetensors", &rc);
     CHECK(rc == 1);
     CHECK(info.find("famio info: error: ") != std::string::npos);
 }
