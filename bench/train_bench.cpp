@@ -165,8 +165,9 @@ static double now_seconds() {
 }
 
 // Calls per second of fn: `warmup` untimed calls (buffers reach their size), then
-// calls until `budget` seconds have passed (at least one).
-static double rate(const std::function<void()>& fn, int warmup, double budget) {
+// calls until `budget` seconds have passed and at least `min_calls` were made (a
+// D = 512 training step takes ~2 s: one call alone would be one noisy sample).
+static double rate(const std::function<void()>& fn, int warmup, double budget, int min_calls) {
     for (int i = 0; i < warmup; i++) fn();
     const double t0 = now_seconds();
     long n = 0;
@@ -175,7 +176,7 @@ static double rate(const std::function<void()>& fn, int warmup, double budget) {
         fn();
         n++;
         t = now_seconds() - t0;
-    } while (t < budget);
+    } while (t < budget || n < min_calls);
     return n / t;
 }
 
@@ -188,7 +189,7 @@ static double sgemm_peak(int threads, double budget) {
     for (float& x : b) x = rng.uniform(-1.0f, 1.0f);
     blas_set_threads(threads);
     double calls = rate([&]() { gemm_blas(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n); },
-                        1, budget);
+                        1, budget, 1);
     return calls * 2.0 * n * n * n / 1e9;
 }
 
@@ -198,9 +199,9 @@ static void usage(FILE* out) {
                  "  training-step and forward throughput (random tokens, loss on every position) of\n"
                  "  four model shapes, the batch split over N threads as `fam train` does (default 2),\n"
                  "  against the sgemm peak (n = 1024, N OpenBLAS threads) measured in the same run.\n"
-                 "  --quick: half a second per measurement instead of ~3 s; --json: one JSON object\n"
-                 "  per configuration per line instead of the table; --only TEXT: the configurations\n"
-                 "  whose name contains TEXT (e.g. \"FAM D64\").\n");
+                 "  Each measurement: ~3 s and at least 3 calls (--quick: half a second, 1 call);\n"
+                 "  --json: one JSON object per configuration per line instead of the table;\n"
+                 "  --only TEXT: the configurations whose name contains TEXT (e.g. \"FAM D64\").\n");
 }
 
 int main(int argc, char** argv) {
@@ -228,6 +229,7 @@ int main(int argc, char** argv) {
     }
     const double budget = quick ? 0.5 : 3.0;  // seconds per measurement, after the warmup
     const int warmup = quick ? 0 : 1;
+    const int min_calls = quick ? 1 : 3;  // timed calls per measurement, at least
     using A = AttentionKind;
     const std::vector<BenchConfig> configs = {
         bench_config(A::Fam, 64, 4, 2, 256, 16, 0, 8, 256, 16),           // (a) the PassKey toy model of `fam train`
@@ -258,8 +260,8 @@ int main(int argc, char** argv) {
         if (!only.empty() && bc.name.find(only) == std::string::npos) continue;
         Bench b(bc, threads);
         const double tokens = (double)bc.T * bc.batch;
-        const double fwd_rate = rate([&]() { b.forward(); }, warmup, budget);
-        const double train_rate = rate([&]() { b.train_step(); }, warmup, budget);
+        const double fwd_rate = rate([&]() { b.forward(); }, warmup, budget, min_calls);
+        const double train_rate = rate([&]() { b.train_step(); }, warmup, budget, min_calls);
         if (!b.finite()) {
             std::fprintf(stderr, "train_bench: %s: the loss is not finite\n", bc.name.c_str());
             return 1;

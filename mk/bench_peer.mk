@@ -3,7 +3,7 @@
 # (docs/performance.md). Installs Debian's python3-torch (tools/install-deps.sh) when
 # missing; nothing else in the build or the tests needs torch.
 # ROUNDS (default 3): the two programs run one after the other, ROUNDS times, and the
-# table shows medians with their range (about 1.5 minutes a round on 2 idle cores).
+# table shows medians with their range (about 2 minutes a round on 2 idle cores).
 # QUICK=1: half a second per measurement, one round (rough; under a minute).
 PEER_PYTHON ?= /usr/bin/python3
 ROUNDS ?= $(if $(QUICK),1,3)

@@ -72,13 +72,13 @@ TEST_CASE("side_by_side.py: medians over rounds, ratios within a round, goals co
     CHECK(out.find("3 rounds") != std::string::npos);
     // the toy row: C++ median 90,000 (80,000-120,000), PyTorch 10,000, ratio 9.0x (8.0x-12.0x)
     CHECK(out.find("| 90,000 (80,000-120,000) | 10,000 (10,000-10,000) | 9.0x (8.0x-12.0x) |") != std::string::npos);
-    CHECK(out.find("NOT met  FAM toy training >= 10x PyTorch: 9.00 (8.00-12.00); met in 1 of 3 rounds") !=
+    CHECK(out.find("NOT met  FAM toy training >= 10x PyTorch: 9.000 (8.000-12.000); met in 1 of 3 rounds") !=
           std::string::npos);
     // D512 FAM against PyTorch: 1000 / 300, 350, 400 = 3.33, 2.86, 2.50 -> median 2.86, met once
-    CHECK(out.find("NOT met  FAM D512 training >= 3x PyTorch: 2.86 (2.50-3.33); met in 1 of 3 rounds") !=
+    CHECK(out.find("NOT met  FAM D512 training >= 3x PyTorch: 2.857 (2.500-3.333); met in 1 of 3 rounds") !=
           std::string::npos);
-    CHECK(out.find("met      D512 FAM forward >= 60% of the sgemm peak (share): 0.70") != std::string::npos);
-    CHECK(out.find("met      D512 training: FAM time <= BSWA time x (1 + F/B + 5%) = x1.30: 1.20") !=
+    CHECK(out.find("met      D512 FAM forward >= 60% of the sgemm peak (share): 0.700") != std::string::npos);
+    CHECK(out.find("met      D512 training: FAM time <= BSWA time x (1 + F/B + 5%) = x1.30: 1.200") !=
           std::string::npos);
     CHECK(out.find("= x1.300: the time ratio at equal speed per FLOP") != std::string::npos);
 
@@ -86,7 +86,7 @@ TEST_CASE("side_by_side.py: medians over rounds, ratios within a round, goals co
     const std::string one = run_cmd("python3 " + script() + " " + dir.path + "/c0.jsonl " + dir.path + "/p0.jsonl", &rc);
     CHECK(rc == 0);
     CHECK(one.find("| 120,000 | 10,000 | 12.0x |") != std::string::npos);
-    CHECK(one.find("met      FAM toy training >= 10x PyTorch: 12.00\n") != std::string::npos);
+    CHECK(one.find("met      FAM toy training >= 10x PyTorch: 12.000\n") != std::string::npos);
     run_cmd("python3 " + script() + " " + dir.path + "/c0.jsonl", &rc);
     CHECK(rc != 0);
 }

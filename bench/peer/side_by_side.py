@@ -92,7 +92,7 @@ def main():
             return
         met = sum(1 for v in values if ok(v))
         where = f"; met in {met} of {len(values)} rounds" if len(values) > 1 else ""
-        goals.append((f"{text}: {spread(values, lambda x: f'{x:.2f}')}{where}", ok(statistics.median(values))))
+        goals.append((f"{text}: {spread(values, lambda x: f'{x:.3f}')}{where}", ok(statistics.median(values))))
 
     by = lambda kind, D: next((n for n in cpp0 if n.startswith(kind + " D" + str(D) + " ")), None)
     fam64, fam512, bswa512 = by("FAM", 64), by("FAM", 512), by("BSWA", 512)

@@ -198,7 +198,9 @@ class Model(nn.Module):
 
 # ---- timing ---------------------------------------------------------------------------
 
-def rate(fn, warmup, budget):
+def rate(fn, warmup, budget, min_calls):
+    """Calls per second: `warmup` untimed calls, then calls until `budget` seconds
+    have passed and at least `min_calls` were made (as train_bench does)."""
     for _ in range(warmup):
         fn()
     t0, n = time.perf_counter(), 0
@@ -206,7 +208,7 @@ def rate(fn, warmup, budget):
         fn()
         n += 1
         t = time.perf_counter() - t0
-        if t >= budget:
+        if t >= budget and n >= min_calls:
             return n / t
 
 
@@ -224,7 +226,7 @@ def cpu_model():
 def main():
     ap = argparse.ArgumentParser(description="PyTorch peer of bench/train_bench: training-step and forward "
                                  "tok/s of the spec's model on the same shapes")
-    ap.add_argument("--quick", action="store_true", help="half a second per measurement, no warmup")
+    ap.add_argument("--quick", action="store_true", help="half a second per measurement, no warmup, no minimum number of calls")
     ap.add_argument("--threads", type=int, default=2, help="torch intra-op threads (default 2)")
     ap.add_argument("--json", action="store_true", help="one JSON object per configuration")
     ap.add_argument("--only", default="", help="run only configurations whose name contains this text")
@@ -233,7 +235,7 @@ def main():
         sys.exit(f"train_peer.py: --threads needs a positive integer, got {a.threads}")
     torch.set_num_threads(a.threads)
     torch.manual_seed(1234)
-    budget, warmup = (0.5, 0) if a.quick else (3.0, 1)
+    budget, warmup, min_calls = (0.5, 0, 1) if a.quick else (3.0, 1, 3)
     if not a.json:
         print(f"train_peer: PyTorch {torch.__version__}, {a.threads} threads, CPU: {cpu_model()}")
         print(f"{'config':46s} {'train tok/s':>12s} {'fwd tok/s':>12s} {'GFLOP/s':>9s}", flush=True)
@@ -262,8 +264,8 @@ def main():
             opt.step()
             return loss
 
-        fwd = rate(forward, warmup, budget)
-        train = rate(train_step, warmup, budget)
+        fwd = rate(forward, warmup, budget, min_calls)
+        train = rate(train_step, warmup, budget, min_calls)
         if not math.isfinite(float(forward())):
             sys.exit(f"train_peer.py: {c.name()}: the loss is not finite")
         tokens = c.T * c.batch
