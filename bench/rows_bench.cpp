@@ -15,7 +15,6 @@
 //
 //   build/bench/rows_bench            the toy model (D = 64, F = 8, 8 sequences) and D = 512 (F = 64, 2)
 //   build/bench/rows_bench --quick    fewer repetitions
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -27,18 +26,11 @@
 #include "tensor.h"
 #include "weights.h"
 #include "app/version.h"
+#include "rate.h"
 
+// seconds per call of fn: 3 warmup calls, then at least `budget` seconds and 3 calls
 static double seconds_per_call(const std::function<void()>& fn, double budget) {
-    for (int i = 0; i < 3; i++) fn();  // warm up: buffers reach their size, caches fill
-    const auto t0 = std::chrono::steady_clock::now();
-    long n = 0;
-    double t = 0;
-    do {
-        fn();
-        n++;
-        t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    } while (t < budget || n < 3);
-    return t / n;
+    return 1.0 / rate(fn, 3, budget, 3);
 }
 
 // A one-layer model of width D (Dff = 4D, Dh = 64 or D/4 when smaller) and FAM length F.

@@ -17,7 +17,6 @@
 //   build/bench/train_bench --json          one JSON object per configuration per line
 //   build/bench/train_bench --only "FAM D64"  only the configurations whose name contains the text
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -36,6 +35,7 @@
 #include "app/train.h"
 #include "app/version.h"
 #include "../tests/model_util.h"  // make_cfg
+#include "rate.h"
 
 // One benchmark configuration: the model, the sequence length T and the batch.
 struct BenchConfig {
@@ -159,26 +159,6 @@ struct Bench {
         return true;
     }
 };
-
-static double now_seconds() {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-// Calls per second of fn: `warmup` untimed calls (buffers reach their size), then
-// calls until `budget` seconds have passed and at least `min_calls` were made (a
-// D = 512 training step takes ~2 s: one call alone would be one noisy sample).
-static double rate(const std::function<void()>& fn, int warmup, double budget, int min_calls) {
-    for (int i = 0; i < warmup; i++) fn();
-    const double t0 = now_seconds();
-    long n = 0;
-    double t = 0;
-    do {
-        fn();
-        n++;
-        t = now_seconds() - t0;
-    } while (t < budget || n < min_calls);
-    return n / t;
-}
 
 // GFLOP/s of one 1024 x 1024 x 1024 cblas_sgemm with OpenBLAS on `threads` threads.
 static double sgemm_peak(int threads, double budget) {

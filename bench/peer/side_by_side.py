@@ -105,6 +105,7 @@ def main():
     if fam512:
         goal("D512 FAM forward >= 60% of the sgemm peak (share)", per_round(fam512, lambda c, p: c["share_of_peak"]),
              lambda s: s >= 0.6)
+    note = None
     if fam512 and bswa512:
         F = int(re.search(r" F(\d+)", fam512).group(1))
         B = int(re.search(r" B(\d+)", fam512).group(1))
@@ -113,8 +114,6 @@ def main():
             # time per token, FAM over BSWA, within each round
             r = [c[bswa512][key] / c[fam512][key] for c, _ in rounds if fam512 in c and bswa512 in c]
             goal(f"D512 {what}: FAM time <= BSWA time x (1 + F/B + 5%) = x{bound:.2f}", r, lambda x: x <= bound)
-    note = None
-    if fam512 and bswa512:
         fl = cpp0[fam512].get("forward_gflop_per_seq"), cpp0[bswa512].get("forward_gflop_per_seq")
         if all(fl):
             note = (f"(D512 matrix-product FLOPs per sequence, FAM / BSWA: {fl[0]:.3f} / {fl[1]:.3f} GFLOP "
