@@ -70,7 +70,7 @@ FAM_VECTORIZE void layernorm_forward(float* out, float* mean, float* rstd, const
 
 // The element loop of one row of layernorm_backward: the null tests taken out of the
 // loop so that each loop is plain element-wise arithmetic (and vectorized).
-FAM_VECTORIZE static void layernorm_backward_row(float* dx, float* dg, float* db, const float* dt,
+FAM_SIMD_CLONES FAM_VECTORIZE static void layernorm_backward_row(float* dx, float* dg, float* db, const float* dt,
                                                  const float* xt, float mean, float rstd, const float* g,
                                                  double mean_dxhat, double mean_dxhat_xhat, int D) {
     if (dg)
@@ -109,10 +109,10 @@ void layernorm_backward(float* dx, float* dg, float* db, const float* dout, cons
 
 static const float kGeluScale = 0.7978845608028654f;  // sqrt(2/pi)
 
-// tanh(u) = 1 - 2 / (exp(2u) + 1): one expf instead of libm's slower tanhf
-// (GELU is a hot spot of training). Saturates correctly: exp overflow gives 1,
-// underflow gives -1; absolute error ~1e-7.
-static inline float fast_tanh(float u) { return 1.0f - 2.0f / (std::exp(2.0f * u) + 1.0f); }
+// tanh(u) = 1 - 2 / (e^(2u) + 1): one fast_exp (src/ops.h) instead of libm's slower
+// tanhf, and the loops that call it are vectorized (GELU is a hot spot of training).
+// Saturates: fast_exp's largest value (e^88) gives 1, its 0 gives -1; absolute error ~2e-7.
+FAM_VECTORIZE static inline float fast_tanh(float u) { return 1.0f - 2.0f / (fast_exp(2.0f * u) + 1.0f); }
 
 void gelu_forward(float* out, const float* x, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
@@ -121,7 +121,7 @@ void gelu_forward(float* out, const float* x, int64_t n) {
     }
 }
 
-FAM_VECTORIZE void gelu_backward(float* dx, const float* dout, const float* x, int64_t n) {
+FAM_SIMD_CLONES FAM_VECTORIZE void gelu_backward(float* dx, const float* dout, const float* x, int64_t n) {
     // d/dx [0.5 x (1 + tanh u)] = 0.5 (1 + tanh u) + 0.5 x sech^2(u) du/dx
     for (int64_t i = 0; i < n; i++) {
         float xi = x[i];
@@ -133,7 +133,7 @@ FAM_VECTORIZE void gelu_backward(float* dx, const float* dout, const float* x, i
     }
 }
 
-FAM_VECTORIZE void gelu_forward_fast(float* out, const float* x, int64_t n) {
+FAM_SIMD_CLONES FAM_VECTORIZE void gelu_forward_fast(float* out, const float* x, int64_t n) {
     for (int64_t i = 0; i < n; i++) out[i] = kGeluScale * (x[i] + 0.044715f * x[i] * x[i] * x[i]);  // u
     for (int64_t i = 0; i < n; i++) out[i] = fast_tanh(out[i]);
     for (int64_t i = 0; i < n; i++) out[i] = 0.5f * x[i] * (1.0f + out[i]);
@@ -143,13 +143,13 @@ FAM_VECTORIZE void gelu_forward_fast(float* out, const float* x, int64_t n) {
 // so that the backward needs no exp (bit-identical to gelu_forward / gelu_backward;
 // tests/test_fast_paths.cpp holds them to it).
 // (in three passes, so that the two without exp are vectorized: u, then tanh(u), then gelu)
-FAM_VECTORIZE void gelu_forward_keep_tanh(float* out, float* th, const float* x, int64_t n) {
+FAM_SIMD_CLONES FAM_VECTORIZE void gelu_forward_keep_tanh(float* out, float* th, const float* x, int64_t n) {
     for (int64_t i = 0; i < n; i++) th[i] = kGeluScale * (x[i] + 0.044715f * x[i] * x[i] * x[i]);  // u
     for (int64_t i = 0; i < n; i++) th[i] = fast_tanh(th[i]);
     for (int64_t i = 0; i < n; i++) out[i] = 0.5f * x[i] * (1.0f + th[i]);
 }
 
-FAM_VECTORIZE void gelu_backward_from_tanh(float* dx, const float* dout, const float* x, const float* th, int64_t n) {
+FAM_SIMD_CLONES FAM_VECTORIZE void gelu_backward_from_tanh(float* dx, const float* dout, const float* x, const float* th, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
         float xi = x[i];
         float du = kGeluScale * (1.0f + 3.0f * 0.044715f * xi * xi);
@@ -248,7 +248,7 @@ void rope_table_update(RopeTable& t, const float* pos, int R, int Dh, float base
     t.valid = std::max(t.valid, R);
 }
 
-FAM_VECTORIZE void rope_apply(float* out, const float* x, const RopeTable& t, int R, int H, int Dh, bool accumulate) {
+FAM_SIMD_CLONES FAM_VECTORIZE void rope_apply(float* out, const float* x, const RopeTable& t, int R, int H, int Dh, bool accumulate) {
     // out, x [R, H*Dh]; the arithmetic of rope_rotate with c, s read from the table
     const int half = Dh / 2;
     for (int r = 0; r < R; r++) {
@@ -281,7 +281,7 @@ FAM_VECTORIZE void rope_apply(float* out, const float* x, const RopeTable& t, in
 
 // ---- masked row softmax ---------------------------------------------------------------
 
-FAM_VECTORIZE void softmax_forward(float* P, const float* S, const uint8_t* mask, int R, int C) {
+FAM_SIMD_CLONES FAM_VECTORIZE void softmax_forward(float* P, const float* S, const uint8_t* mask, int R, int C) {
     // P [R,C], S [R,C], mask [R,C] or null
     for (int r = 0; r < R; r++) {
         const float* s = S + (size_t)r * C;
@@ -294,17 +294,20 @@ FAM_VECTORIZE void softmax_forward(float* P, const float* S, const uint8_t* mask
             throw std::invalid_argument("softmax: row " + std::to_string(r) +
                                         " has no allowed key (mask row is all 0)");
         double sum = 0.0;
-        for (int c = 0; c < C; c++) {
-            float e = (!m || m[c]) ? std::exp(s[c] - mx) : 0.0f;
-            p[c] = e;
-            sum += e;
-        }
+        if (m)
+            for (int c = 0; c < C; c++) { 
+                const float e = fast_exp(s[c] - mx);  // computed for every column: a
+                p[c] = m[c] ? e : 0.0f;               // select, no branch, so it vectorizes
+            }
+        else
+            for (int c = 0; c < C; c++) p[c] = fast_exp(s[c] - mx);
+        for (int c = 0; c < C; c++) sum += p[c];
         float inv = (float)(1.0 / sum);
         for (int c = 0; c < C; c++) p[c] *= inv;
     }
 }
 
-FAM_VECTORIZE void softmax_backward(float* dS, const float* dP, const float* P, int R, int C) {
+FAM_SIMD_CLONES FAM_VECTORIZE void softmax_backward(float* dS, const float* dP, const float* P, int R, int C) {
     for (int r = 0; r < R; r++) {
         const float* p = P + (size_t)r * C;
         const float* dp = dP + (size_t)r * C;

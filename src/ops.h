@@ -10,18 +10,68 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 // Element-wise loops marked FAM_VECTORIZE are compiled to SIMD instructions. GCC's -O2
 // vectorizes only loops that need no remainder loop or alias check (its "very cheap" cost
 // model), which excludes loops over n elements; the attribute asks for its usual model
 // for that one function. Each element still goes through the same float operations in
-// the same order (no sum is reordered), so the results are the same bits.
+// the same order (no sum is reordered), so the results are the same bits. ("no-trapping-math"
+// lets GCC turn a float comparison into a select, as in fast_exp below: same values; only
+// the floating-point exception flags, which nothing here reads, may differ.)
 #if defined(__GNUC__) && !defined(__clang__)
-#define FAM_VECTORIZE __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
+#define FAM_VECTORIZE __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic", "no-trapping-math")))
 #else
 #define FAM_VECTORIZE
 #endif
+
+// The hottest of those loops (GELU, softmax, the LayerNorm and RoPE rows) are compiled
+// twice on x86-64: for AVX2 (8 floats per instruction) and for any x86-64 (SSE2, 4);
+// the program picks the AVX2 copy when it starts on a CPU that has it (GCC's
+// target_clones). Neither copy uses FMA, which would round a*b+c once instead of
+// twice, so both give the same bits: a CPU without AVX2 gets the same numbers, slower.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define FAM_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define FAM_SIMD_CLONES
+#endif
+
+// ---- exp -------------------------------------------------------------------
+// e^x for a float, in plain float arithmetic (no libm call), so that the loops of
+// softmax and GELU that call it are vectorized:
+//   x = n ln2 + r   with n = round(x / ln2), |r| <= ln2/2 (ln2 in two parts, so
+//                   that n * ln2 loses nothing)
+//   e^x = 2^n e^r   e^r by its Taylor series up to r^7 (the next term is < 6e-9 of e^r),
+//                   2^n written straight into the float's exponent bits
+// Within 1.1e-7 of e^x, relatively (libm's expf: 6e-8), for x in [-87.3, 88]; below
+// that (where e^x is near or under the smallest normal float) it gives 0 or a tiny
+// value, and for
+// x >= 88 it gives e^88 = 1.65e38 rather than overflowing to inf.
+// Every element goes through the same float operations, whether a loop takes it in a
+// group of four or alone, so a row's values do not depend on its length or on where
+// it starts (streaming and batch agree); nor on the C library, whose expf differs
+// between versions. tests/test_ops.cpp holds it to e^x.
+FAM_VECTORIZE inline float fast_exp(float x) {
+    x = x < -88.0f ? -88.0f : x;  // keeps n in [-127, 127]: 2^n is a float
+    x = x > 88.0f ? 88.0f : x;
+    const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round(x / ln2):
+                                                  // adding 1.5 * 2^23 drops the fraction
+    float r = x - n * 0.693145751953125f;        // ln2's leading bits: n * this is exact
+    r = r - n * 1.42860682030941723e-6f;         // the rest of ln2
+    float p = 1.0f / 5040.0f;                    // e^r = 1 + r + r^2/2! + ... + r^7/7!, Horner
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    const int32_t bits = ((int32_t)n + 127) << 23;  // the float 2^n (0 when n = -127)
+    float two_n;
+    std::memcpy(&two_n, &bits, sizeof two_n);
+    return p * two_n;
+}
 
 // ---- embedding: out[t] = emb[tokens[t]] ------------------------------------
 // out [T,D], tokens [T] (each in [0,V)), emb [V,D]. Throws on a bad token id.

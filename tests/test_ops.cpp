@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "attention.h"
@@ -194,6 +195,53 @@ TEST_CASE("softmax: rows sum to 1, masked entries exactly 0, empty rows refused"
         softmax_forward(P.data, S.data, mask.data(), R, C);
         return weighted_sum(P.data, w.data, P.size());
     }, 1e-3);
+}
+
+TEST_CASE("fast_exp: within 1.1e-7 of e^x, and the same bits alone or inside a vectorized softmax") {
+    // over [-87.3, 88] (e^x a normal float): 2 million evenly spaced x, plus the ends
+    double worst = 0.0;
+    float worst_x = 0.0f;
+    const int n = 2000000;
+    for (int i = 0; i <= n; i++) {
+        const float x = -87.3f + (float)((88.0 + 87.3) * i / n);
+        const double exact = std::exp((double)x);
+        const double rel = std::fabs(fast_exp(x) - exact) / exact;
+        if (rel > worst) worst = rel, worst_x = x;
+    }
+    MESSAGE("fast_exp: largest relative error " << worst << " at x = " << worst_x);
+    CHECK(worst < 1.1e-7);
+    CHECK(fast_exp(0.0f) == 1.0f);
+    CHECK(fast_exp(1.0f) == doctest::Approx(2.718281828).epsilon(1e-7));
+    // the ends: 0 far below (no subnormal garbage, no NaN), a finite e^88 far above
+    CHECK(fast_exp(-88.0f) == 0.0f);
+    CHECK(fast_exp(-1e30f) == 0.0f);
+    CHECK(fast_exp(88.0f) == doctest::Approx(1.6516363e38).epsilon(1e-6));
+    CHECK(fast_exp(1e30f) == fast_exp(88.0f));
+    CHECK(std::isfinite(fast_exp(1e30f)));
+
+    // softmax_forward's loop takes columns four at a time and the rest one at a time;
+    // every column must get the value fast_exp gives it alone, whatever the row's length
+    // (this is what lets a streamed row equal the same row of a batch)
+    float (*volatile alone)(float) = [](float x) { return fast_exp(x); };  // never vectorized
+    Rng rng(11);
+    for (int C = 1; C <= 37; C++) {
+        Tensor S = random_tensor("S", {1, C}, rng, 4.0f), P("P", {1, C});
+        std::vector<uint8_t> mask(C);
+        for (int c = 0; c < C; c++) mask[c] = c % 3 != 1 || c == 0;
+        for (const uint8_t* m : {(const uint8_t*)nullptr, (const uint8_t*)mask.data()}) {
+            softmax_forward(P.data, S.data, m, 1, C);
+            float mx = -INFINITY;
+            for (int c = 0; c < C; c++)
+                if ((!m || m[c]) && S.data[c] > mx) mx = S.data[c];
+            std::vector<float> e(C);
+            double sum = 0.0;
+            for (int c = 0; c < C; c++) sum += (e[c] = (!m || m[c]) ? alone(S.data[c] - mx) : 0.0f);
+            const float inv = (float)(1.0 / sum);
+            int same = 0;
+            for (int c = 0; c < C; c++) same += std::memcmp(&P.data[c], &(e[c] *= inv), sizeof(float)) == 0;
+            CHECK_MESSAGE(same == C, "row of " << C << (m ? " masked" : "") << " columns");
+        }
+    }
 }
 
 TEST_CASE("cross-entropy: value, weights, ignored positions, gradient") {
