@@ -70,9 +70,11 @@ FAM_VECTORIZE void layernorm_forward(float* out, float* mean, float* rstd, const
 
 // The element loop of one row of layernorm_backward: the null tests taken out of the
 // loop so that each loop is plain element-wise arithmetic (and vectorized).
-FAM_SIMD_CLONES FAM_VECTORIZE static void layernorm_backward_row(float* dx, float* dg, float* db, const float* dt,
-                                                 const float* xt, float mean, float rstd, const float* g,
-                                                 double mean_dxhat, double mean_dxhat_xhat, int D) {
+FAM_SIMD_CLONES FAM_VECTORIZE static void layernorm_backward_row(float* dx, float* dg, float* db,
+                                                                 const float* dt, const float* xt,
+                                                                 float mean, float rstd, const float* g,
+                                                                 double mean_dxhat,
+                                                                 double mean_dxhat_xhat, int D) {
     if (dg)
         for (int i = 0; i < D; i++) dg[i] += dt[i] * ((xt[i] - mean) * rstd);
     if (db)
@@ -110,7 +112,8 @@ void layernorm_backward(float* dx, float* dg, float* db, const float* dout, cons
 static const float kGeluScale = 0.7978845608028654f;  // sqrt(2/pi)
 
 // tanh(u) = 1 - 2 / (e^(2u) + 1): one fast_exp (src/ops.h) instead of libm's slower
-// tanhf, and the loops that call it are vectorized (GELU is a hot spot of training).
+// tanhf, and the fast paths' loops that call it are vectorized (GELU is a hot spot of
+// training); gelu_forward, the plain one, calls it one element at a time.
 // Saturates: fast_exp's largest value (e^88) gives 1, its 0 gives -1; absolute error ~2e-7.
 FAM_VECTORIZE static inline float fast_tanh(float u) { return 1.0f - 2.0f / (fast_exp(2.0f * u) + 1.0f); }
 
@@ -142,7 +145,7 @@ FAM_SIMD_CLONES FAM_VECTORIZE void gelu_forward_fast(float* out, const float* x,
 // The training path's siblings: the same arithmetic, with tanh(u) kept from the forward
 // so that the backward needs no exp (bit-identical to gelu_forward / gelu_backward;
 // tests/test_fast_paths.cpp holds them to it).
-// (in three passes, so that the two without exp are vectorized: u, then tanh(u), then gelu)
+// (in three passes, each a simple vectorized loop: u, then tanh(u), then gelu)
 FAM_SIMD_CLONES FAM_VECTORIZE void gelu_forward_keep_tanh(float* out, float* th, const float* x, int64_t n) {
     for (int64_t i = 0; i < n; i++) th[i] = kGeluScale * (x[i] + 0.044715f * x[i] * x[i] * x[i]);  // u
     for (int64_t i = 0; i < n; i++) th[i] = fast_tanh(th[i]);
@@ -295,7 +298,7 @@ FAM_SIMD_CLONES FAM_VECTORIZE void softmax_forward(float* P, const float* S, con
                                         " has no allowed key (mask row is all 0)");
         double sum = 0.0;
         if (m)
-            for (int c = 0; c < C; c++) { 
+            for (int c = 0; c < C; c++) {
                 const float e = fast_exp(s[c] - mx);  // computed for every column: a
                 p[c] = m[c] ? e : 0.0f;               // select, no branch, so it vectorizes
             }

@@ -17,11 +17,17 @@
 // vectorizes only loops that need no remainder loop or alias check (its "very cheap" cost
 // model), which excludes loops over n elements; the attribute asks for its usual model
 // for that one function. Each element still goes through the same float operations in
-// the same order (no sum is reordered), so the results are the same bits. ("no-trapping-math"
-// lets GCC turn a float comparison into a select, as in fast_exp below: same values; only
-// the floating-point exception flags, which nothing here reads, may differ.)
+// the same order (no sum is reordered), so the results are the same bits. Two more options:
+// "no-trapping-math" lets GCC turn a float comparison into a select, as in fast_exp below
+// (same values; only the floating-point exception flags, which nothing here reads, may
+// differ), and "fp-contract=off" forbids fusing a*b+c into one FMA instruction, which
+// rounds once instead of twice, so that a build for a CPU with FMA (-march=native) still
+// computes every element the same way in a vector and alone. (GCC does not inline a
+// function with other options into one without them: gelu_forward, the plain one, calls
+// fast_tanh element by element.)
 #if defined(__GNUC__) && !defined(__clang__)
-#define FAM_VECTORIZE __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic", "no-trapping-math")))
+#define FAM_VECTORIZE \
+    __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic", "no-trapping-math", "fp-contract=off")))
 #else
 #define FAM_VECTORIZE
 #endif
@@ -29,9 +35,11 @@
 // The hottest of those loops (GELU, softmax, the LayerNorm and RoPE rows) are compiled
 // twice on x86-64: for AVX2 (8 floats per instruction) and for any x86-64 (SSE2, 4);
 // the program picks the AVX2 copy when it starts on a CPU that has it (GCC's
-// target_clones). Neither copy uses FMA, which would round a*b+c once instead of
-// twice, so both give the same bits: a CPU without AVX2 gets the same numbers, slower.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+// target_clones, which needs the GNU C library's ifuncs). Neither copy uses FMA (see
+// fp-contract above), so both give the same bits: a CPU without AVX2 gets the same
+// numbers, slower. Four training checkpoints were byte-identical built with and
+// without the clones (docs/performance.md).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__)
 #define FAM_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define FAM_SIMD_CLONES
@@ -42,21 +50,27 @@
 // softmax and GELU that call it are vectorized:
 //   x = n ln2 + r   with n = round(x / ln2), |r| <= ln2/2 (ln2 in two parts, so
 //                   that n * ln2 loses nothing)
-//   e^x = 2^n e^r   e^r by its Taylor series up to r^7 (the next term is < 6e-9 of e^r),
+//   e^x = 2^n e^r   e^r by its Taylor series up to r^7 (the next term is < 1e-8 of e^r),
 //                   2^n written straight into the float's exponent bits
-// Within 1.1e-7 of e^x, relatively (libm's expf: 6e-8), for x in [-87.3, 88]; below
-// that (where e^x is near or under the smallest normal float) it gives 0 or a tiny
-// value, and for
-// x >= 88 it gives e^88 = 1.65e38 rather than overflowing to inf.
+// Within 1.1e-7 of e^x, relatively (libm's expf: 6e-8), for x in [-87.3, 88]. At the
+// ends it saturates instead: 0 below about -87.68 (where libm still gives subnormal
+// floats, down to -103.9), and e^88 = 1.65e38 from 88 up (e^x overflows to inf only
+// above 88.72). Softmax calls it with x <= 0, and tanh saturates at both ends anyway.
 // Every element goes through the same float operations, whether a loop takes it in a
-// group of four or alone, so a row's values do not depend on its length or on where
-// it starts (streaming and batch agree); nor on the C library, whose expf differs
-// between versions. tests/test_ops.cpp holds it to e^x.
+// group of four (SSE2), of eight (AVX2) or alone, so a row's values do not depend on
+// its length or on where it starts (streaming and batch agree); nor on the C library,
+// whose expf may differ between versions. tests/test_ops.cpp holds it to e^x.
+// The rounding step needs IEEE single-precision arithmetic, as written:
+#if defined(__FAST_MATH__)
+#error "fast_exp (src/ops.h) needs exact float rounding: do not build with -ffast-math or -Ofast"
+#endif
 FAM_VECTORIZE inline float fast_exp(float x) {
-    x = x < -88.0f ? -88.0f : x;  // keeps n in [-127, 127]: 2^n is a float
-    x = x > 88.0f ? 88.0f : x;
-    const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round(x / ln2):
-                                                  // adding 1.5 * 2^23 drops the fraction
+    x = x < -88.0f ? -88.0f : x;  // keeps n in [-127, 127], so that the exponent field
+    x = x > 88.0f ? 88.0f : x;    // n + 127 below fits in [0, 254]
+    // round(x / ln2): adding 1.5 * 2^23 leaves no bits for a fraction, and puts n in
+    // the low bits of t's mantissa
+    const float t = x * 1.44269504088896341f + 12582912.0f;
+    const float n = t - 12582912.0f;
     float r = x - n * 0.693145751953125f;        // ln2's leading bits: n * this is exact
     r = r - n * 1.42860682030941723e-6f;         // the rest of ln2
     float p = 1.0f / 5040.0f;                    // e^r = 1 + r + r^2/2! + ... + r^7/7!, Horner
@@ -67,7 +81,9 @@ FAM_VECTORIZE inline float fast_exp(float x) {
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    const int32_t bits = ((int32_t)n + 127) << 23;  // the float 2^n (0 when n = -127)
+    uint32_t bits;  // the float 2^n: exponent field n + 127 (n = -127 gives 0, i.e. +0.0f)
+    std::memcpy(&bits, &t, sizeof bits);
+    bits = (bits - 0x4B400000u + 127u) << 23;  // 0x4B400000: the bits of 1.5 * 2^23 (n = 0)
     float two_n;
     std::memcpy(&two_n, &bits, sizeof two_n);
     return p * two_n;
@@ -98,8 +114,8 @@ void layernorm_backward(float* dx, float* dg, float* db, const float* dout, cons
 // gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); n elements
 void gelu_forward(float* out, const float* x, int64_t n);
 void gelu_backward(float* dx, const float* dout, const float* x, int64_t n);
-// Fast-path sibling for inference, bit-identical to gelu_forward: three passes (u, then
-// tanh(u) in out, then gelu), so that the two without exp are vectorized. out != x.
+// Fast-path sibling for inference, bit-identical to gelu_forward, vectorized: three
+// passes (u, then tanh(u) in out, then gelu). out != x.
 void gelu_forward_fast(float* out, const float* x, int64_t n);
 // Fast-path siblings for training, bit-identical to the two above: the forward also
 // keeps th [n] = tanh(u), and the backward uses it instead of recomputing (no exp).
