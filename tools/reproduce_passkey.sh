@@ -9,8 +9,8 @@
 # before any result was seen, the FAM models again with a second one; writes
 # docs/results/passkey.{md,json,svg}. Checkpoints and logs stay in build/passkey/.
 # The BSWA models train two at a time (one thread each, 1.5-3 min), then the two FAM
-# models side by side (one thread each, 23-38 min), then everything is evaluated
-# (4-6 min): 30-48 min with the build on 2 idle cores (two AMD EPYC machines, newer
+# models side by side (one thread each, 20-38 min), then everything is evaluated
+# (3-6 min): 26-48 min with the build on 2 idle cores (two AMD EPYC machines, newer
 # and older). Every number is seeded and training does not
 # depend on the thread count: a rerun on the same BLAS kernel gives the same tables
 # (times aside). SKIP_TRAIN=1 re-evaluates existing checkpoints.
