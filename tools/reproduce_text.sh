@@ -16,8 +16,9 @@
 #       far context helps) and PassKey hidden in held-out Bible text
 #
 # Two trainings at a time, one thread each (the result does not depend on the thread
-# count). 4.5 minutes on 2 idle cores (AMD EPYC, Zen kernel; 7 minutes for `make
-# reproduce-text` from a fresh clone, build included); STEPS=2400 MORE_STEPS=1200 is
+# count). 1.4 minutes of runs on 2 idle cores (AMD EPYC, Haswell kernel, with
+# fast_exp; an earlier run on the Zen kernel took 4.5, and 7 for `make reproduce-text`
+# from a fresh clone, build included); STEPS=2400 MORE_STEPS=1200 is
 # about 4x that. Every number is seeded: a rerun gives
 # the same tables (times aside). Checkpoints and logs: build/text/.
 # Knobs (environment): STEPS (S), MORE_STEPS (S'), EVAL_WINDOWS, PK_SAMPLES, OUT, FAM.
